@@ -1,0 +1,150 @@
+"""ruledesk: app factory and entry point.
+
+``python app.py`` (or ``flask --app app run``) opens the store, migrates it, creates the
+master account and the demo data on first start, and serves the web UI and the JSON API.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import sys
+from pathlib import Path
+
+from flask import Flask, g, request, session
+from flask_babel import Babel
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFProtect
+from htmx_flask import Htmx
+from peewee import IntegrityError
+
+from engine import clock, demo, store, users
+from engine.models import User, db, utcnow
+
+log = logging.getLogger("ruledesk")
+ROOT = Path(__file__).resolve().parent
+TRANSLATIONS = ROOT / "translations"
+
+csrf = CSRFProtect()
+login_manager = LoginManager()
+babel = Babel()
+
+
+def _secret_key(instance: Path) -> str:
+    """RULEDESK_SECRET_KEY, else a key kept in instance/secret_key so sessions survive restarts."""
+    if os.environ.get("RULEDESK_SECRET_KEY"):
+        return os.environ["RULEDESK_SECRET_KEY"]
+    path = instance / "secret_key"
+    instance.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def compile_translations() -> None:
+    """Compile each translations/*/LC_MESSAGES/messages.po whose .mo is missing or older."""
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
+    for po_path in TRANSLATIONS.glob("*/LC_MESSAGES/messages.po"):
+        mo_path = po_path.with_suffix(".mo")
+        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
+            continue
+        with po_path.open("rb") as po:
+            catalog = read_po(po, locale=po_path.parent.parent.name)
+        with mo_path.open("wb") as mo:
+            write_mo(mo, catalog)
+
+
+def _locale():
+    if current_user and current_user.is_authenticated:
+        return current_user.language
+    return session.get("lang") or request.accept_languages.best_match(
+        list(users.LANGUAGES)) or "ko"
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        DATABASE_URL=store.default_url(app.instance_path),
+        TIMEZONE=os.environ.get("RULEDESK_TIMEZONE", clock.DEFAULT_ZONE),
+        DEMO=os.environ.get("RULEDESK_DEMO", "1") != "0",
+        MASTER_PASSWORD=os.environ.get("RULEDESK_MASTER_PASSWORD"),
+        PAGE_SIZE=50,
+        BABEL_DEFAULT_LOCALE="ko",
+        BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+    )
+    if test_config:
+        app.config.update(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _secret_key(instance)
+    app.config["TZ"] = clock.zone(app.config["TIMEZONE"])
+
+    compile_translations()
+    Htmx(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_locale,
+                   timezone_selector=lambda: app.config["TIMEZONE"])
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+
+    database = store.open_store(app.config["DATABASE_URL"])
+    app.extensions["ruledesk.db"] = database
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+        g.now = utcnow()
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+    with database.connection_context():
+        bootstrap(app)
+
+    from views import register
+    register(app)
+    return app
+
+
+@login_manager.user_loader
+def _load_user(user_id: str):
+    return User.get_or_none((User.id == int(user_id)) & (User.active == True)) \
+        if user_id.isdigit() else None  # noqa: E712
+
+
+def bootstrap(app: Flask) -> None:
+    """First start: the master account, the choice lists and (unless disabled) the demo data."""
+    try:
+        master, generated = users.ensure_master(app.config["MASTER_PASSWORD"])
+    except IntegrityError:  # another process created it at the same moment
+        master, generated = None, None
+    if generated:
+        message = ("ruledesk: created user 'master' with password %s "
+                   "(shown once; set RULEDESK_MASTER_PASSWORD to choose it)" % generated)
+        print(message, file=sys.stderr, flush=True)
+    demo.load_choice_lists()
+    if app.config["DEMO"]:
+        actor = master or User.get_or_none(User.role == "master")
+        demo.load(utcnow(), actor)
+
+
+def main() -> None:
+    from waitress import serve
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    app = create_app()
+    host = os.environ.get("RULEDESK_HOST", "127.0.0.1")
+    port = int(os.environ.get("RULEDESK_PORT", "5000"))
+    print(f"ruledesk: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
+    serve(app, host=host, port=port, threads=8)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,263 @@
+"""Peewee models of the store, bound late through ``db`` (a DatabaseProxy).
+
+Datetimes are naive UTC in the store (portable between SQLite and PostgreSQL); the view
+layer shows them in the configured zone. Schema changes go through numbered migrations in
+``engine/migrations`` — never edit a model without adding one.
+"""
+from __future__ import annotations
+
+import datetime as dt
+
+from peewee import (
+    AutoField, BooleanField, CharField, DatabaseProxy, DateTimeField, ForeignKeyField,
+    IntegerField, Model, TextField, fn,
+)
+
+db = DatabaseProxy()
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None, microsecond=0)
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+# --- people -------------------------------------------------------------------------
+
+class User(BaseModel):
+    id = AutoField()
+    username = CharField(max_length=64, unique=True)
+    display_name = CharField(max_length=100)
+    password_hash = CharField(max_length=255)
+    role = CharField(max_length=20)            # engine.users.ROLES
+    language = CharField(max_length=5, default="ko")
+    active = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+    # Flask-Login protocol (kept here so the engine stays free of Flask)
+    @property
+    def is_authenticated(self):
+        return True
+
+    @property
+    def is_anonymous(self):
+        return False
+
+    @property
+    def is_active(self):
+        return self.active
+
+    def get_id(self):
+        return str(self.id)
+
+
+class ApiToken(BaseModel):
+    """A bearer token for the JSON API; only its SHA-256 is stored."""
+
+    id = AutoField()
+    user = ForeignKeyField(User, backref="tokens", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    created_at = DateTimeField(default=utcnow)
+    last_used_at = DateTimeField(null=True)
+
+
+# --- master data ----------------------------------------------------------------------
+
+class ChannelGroup(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+
+
+class Channel(BaseModel):
+    """A sales channel / shop account (판매처)."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    group = ForeignKeyField(ChannelGroup, backref="channels", null=True, on_delete="SET NULL")
+    active = BooleanField(default=True)
+
+    @classmethod
+    def active_ones(cls):
+        return cls.select().where(cls.active == True).order_by(cls.name)  # noqa: E712
+
+
+class Supplier(BaseModel):
+    """A supplier of products (공급처)."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    phone = CharField(max_length=30, default="")
+    active = BooleanField(default=True)
+
+
+class Product(BaseModel):
+    id = AutoField()
+    code = CharField(max_length=40, unique=True)
+    name = CharField(max_length=200)
+    supplier = ForeignKeyField(Supplier, backref="products", null=True, on_delete="SET NULL")
+    active = BooleanField(default=True)
+
+
+class ProductOption(BaseModel):
+    """One sellable option of a product, with its own code and price tiers A–E (판매가 A–E)."""
+
+    id = AutoField()
+    product = ForeignKeyField(Product, backref="options", on_delete="CASCADE")
+    code = CharField(max_length=40, unique=True)
+    name = CharField(max_length=200)
+    price_a = IntegerField(default=0)
+    price_b = IntegerField(default=0)
+    price_c = IntegerField(default=0)
+    price_d = IntegerField(default=0)
+    price_e = IntegerField(default=0)
+    stock = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    PRICE_TIERS = ("a", "b", "c", "d", "e")
+
+    def price(self, tier: str = "a") -> int:
+        return getattr(self, f"price_{tier}")
+
+
+class HandlingStatus(BaseModel):
+    """A user-defined order handling status (対応状況), beside the fixed fulfilment state."""
+
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    color = CharField(max_length=7, default="#6b7280")
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+class Courier(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+class CancelReason(BaseModel):
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+# --- orders ---------------------------------------------------------------------------
+
+class Order(BaseModel):
+    """An order; ``id`` is our 관리번호, ``order_no`` the marketplace's 주문번호.
+
+    ``state`` is the fulfilment state (접수 → 송장 → 배송), ``cs_state`` the CS state beside it
+    (정상 / 취소). ``version`` is the optimistic lock every operation checks and bumps.
+    """
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="orders", on_delete="RESTRICT")
+    order_no = CharField(max_length=60)
+    received_at = DateTimeField(index=True)
+    buyer_name = CharField(max_length=100)
+    buyer_phone = CharField(max_length=30, default="")
+    buyer_mobile = CharField(max_length=30, default="")
+    recipient_name = CharField(max_length=100)
+    recipient_phone = CharField(max_length=30, default="")
+    recipient_mobile = CharField(max_length=30, default="")
+    zip_code = CharField(max_length=10, default="")
+    address = CharField(max_length=300, default="")
+    ship_memo = CharField(max_length=300, default="")
+    shipping_fee = IntegerField(default=0)
+    state = CharField(max_length=10, default="접수", index=True)
+    cs_state = CharField(max_length=10, default="정상", index=True)
+    cancel_reason = CharField(max_length=60, null=True)
+    hold = BooleanField(default=False, index=True)
+    hold_alarm_at = DateTimeField(null=True)
+    handling_status = ForeignKeyField(HandlingStatus, null=True, backref="orders",
+                                      on_delete="SET NULL")
+    courier = CharField(max_length=60, null=True)
+    tracking_no = CharField(max_length=40, null=True)
+    invoiced_at = DateTimeField(null=True)
+    shipped_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = (
+            (("channel", "order_no"), True),
+            (("courier", "tracking_no"), True),
+        )
+
+    @property
+    def goods_total(self) -> int:
+        return sum(line.amount for line in self.lines)
+
+    @property
+    def total(self) -> int:
+        return self.goods_total + self.shipping_fee
+
+    @property
+    def quantity(self) -> int:
+        return sum(line.quantity for line in self.lines)
+
+    @classmethod
+    def due_alarms(cls, now: dt.datetime):
+        """Held orders whose hold alarm time has come (shown to agents in the console)."""
+        return (cls.select().where((cls.hold == True) & (cls.hold_alarm_at <= now))  # noqa: E712
+                .order_by(cls.hold_alarm_at))
+
+
+class OrderLine(BaseModel):
+    id = AutoField()
+    order = ForeignKeyField(Order, backref="lines", on_delete="CASCADE")
+    option = ForeignKeyField(ProductOption, null=True, on_delete="SET NULL")
+    product_code = CharField(max_length=40)
+    product_name = CharField(max_length=200)
+    option_code = CharField(max_length=40, default="")
+    option_name = CharField(max_length=200, default="")
+    quantity = IntegerField()
+    unit_price = IntegerField()
+
+    @property
+    def amount(self) -> int:
+        return self.quantity * self.unit_price
+
+
+class CsHistory(BaseModel):
+    """One CS history line (CS 이력): written in the same transaction as the change it records."""
+
+    id = AutoField()
+    order = ForeignKeyField(Order, backref="history", on_delete="CASCADE")
+    created_at = DateTimeField(default=utcnow, index=True)
+    operator = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    operation = CharField(max_length=40, index=True)
+    detail = TextField(default="")   # what the system records, e.g. "[택배사 : CJ대한통운, 송장번호 : 1]"
+    text = TextField(default="")     # the agent's free CS text
+    processed = BooleanField(default=False, index=True)
+    processed_at = DateTimeField(null=True)
+    processed_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                   backref="processed_history")
+
+
+ALL_MODELS = [
+    User, ApiToken, ChannelGroup, Channel, Supplier, Product, ProductOption,
+    HandlingStatus, Courier, CancelReason, Order, OrderLine, CsHistory,
+]
+
+__all__ = [m.__name__ for m in ALL_MODELS] + ["db", "utcnow", "fn", "ALL_MODELS"]

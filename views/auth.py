@@ -1,0 +1,62 @@
+"""Log in, log out, pick the UI language."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_user, logout_user
+
+from engine import users
+from engine.errors import AuthenticationError
+from views.web import PUBLIC, requires, translate
+
+bp = Blueprint("auth", __name__)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only follow local paths after login (no open redirect)."""
+    if target and urlsplit(target).netloc == "" and target.startswith("/") \
+            and not target.startswith("//"):
+        return target
+    return url_for("orders.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@requires(PUBLIC)
+def login():
+    error = None
+    if request.method == "POST":
+        try:
+            user = users.authenticate(request.form.get("username", ""),
+                                      request.form.get("password", ""))
+        except AuthenticationError as exc:
+            error = translate(exc)
+        else:
+            login_user(user)
+            return redirect(_safe_next(request.args.get("next")))
+    return render_template("auth/login.html", error=error,
+                           username=request.form.get("username", "")), (401 if error else 200)
+
+
+@bp.route("/logout", methods=["POST"])
+@requires(PUBLIC)
+def logout():
+    logout_user()
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/language", methods=["POST"])
+@requires(PUBLIC)
+def language():
+    lang = request.form.get("language", "ko")
+    if lang in users.LANGUAGES:
+        session["lang"] = lang
+        if current_user.is_authenticated:
+            users.set_language(current_user, lang)
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/")
+@requires("read")
+def home():
+    return redirect(url_for("orders.index"))
