@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Callable
 
-from peewee import IntegrityError, JOIN, fn
+from peewee import Case, IntegrityError, JOIN, fn
 
 from engine import clock, history
 from engine.errors import ConflictError, NotFound, StateError, ValidationError
@@ -525,6 +525,7 @@ def search(filters: dict, tz):
     elif status:
         query = query.where(Order.handling_status == int(status))
     keyword = (filters.get("q") or "").strip()
+    first = []
     if keyword:
         like = f"%{keyword}%"
         digits = keyword.replace("-", "").replace(" ", "")
@@ -537,8 +538,9 @@ def search(filters: dict, tz):
                 clause |= fn.REPLACE(column, "-", "") ** phone_like
             if len(digits) <= 12:
                 clause |= Order.id == int(digits)
+                first = [Case(None, [(Order.id == int(digits), 0)], 1)]  # 관리번호 hit on top
         query = query.where(clause)
-    return query.order_by(Order.received_at.desc(), Order.id.desc())
+    return query.order_by(*first, Order.received_at.desc(), Order.id.desc())
 
 
 def paginate(query, page: int, per_page: int):
