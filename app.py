@@ -105,7 +105,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         if not db.is_closed():
             db.close()
 
-    with database.connection_context():
+    with database.connection_context(), store.startup_lock(database):
         bootstrap(app)
 
     from views import register

@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import secrets
 
-from engine import clock, orders
+from engine import clock, orders, users
 from engine.models import (
     CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
     Product, ProductOption, Supplier, User, db,
@@ -88,6 +89,24 @@ def load_choice_lists() -> None:
                 HandlingStatus.create(name=name, color=color, sort_order=i)
 
 
+DEMO_AGENTS = [("jang", "장유리"), ("ham", "함정리"), ("choi", "최성훈")]
+
+
+def _demo_agents(actor: User | None) -> list[User]:
+    """Three agents who "worked" the demo orders, so the CS history has several operators.
+
+    They get random passwords nobody knows: the master sets one on the users page to use them.
+    """
+    agents = []
+    for username, name in DEMO_AGENTS:
+        user = User.get_or_none(User.username == username)
+        if user is None:
+            user = User.create(username=username, display_name=name, role="agent",
+                               password_hash=users.hash_password(secrets.token_urlsafe(16)))
+        agents.append(user)
+    return agents + ([actor] if actor else [])
+
+
 def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
          order_count: int = 300) -> None:
     """Load the demo data set unless the store already has orders."""
@@ -95,6 +114,7 @@ def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
         return
     rng = random.Random(seed)
     load_choice_lists()
+    operators = _demo_agents(actor)
     with db.atomic():
         channels = []
         for group_name, names in GROUPS.items():
@@ -117,10 +137,10 @@ def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
                         price_d=price + 2250, price_e=price + 3000,
                         stock=rng.randint(0, 300)))
                     code += 1
-    _load_orders(rng, now, actor, channels, options, order_count)
+    _load_orders(rng, now, operators, channels, options, order_count)
 
 
-def _load_orders(rng, now, actor, channels, options, count) -> None:
+def _load_orders(rng, now, operators, channels, options, count) -> None:
     couriers = [c.name for c in Courier.ordered()]
     reasons = [r.name for r in CancelReason.ordered()]
     statuses = list(HandlingStatus.ordered())
@@ -154,9 +174,10 @@ def _load_orders(rng, now, actor, channels, options, count) -> None:
                                  unit_price=option.price_a)
             orders.history.record(order, "create", None, received, "[주문수집]")
         path = rng.choices([p for _, p in paths], weights=[w for w, _ in paths])[0]
+        actor = rng.choice(operators)
         at = received
         for step in path:
-            at = min(at + dt.timedelta(hours=rng.randint(2, 30)), now)
+            at = min(at + dt.timedelta(minutes=rng.randint(20, 30 * 60)), now)
             ctx = orders.Context(actor, at)
             raw = {}
             if step == "invoice":

@@ -5,7 +5,9 @@ factory, the CLI and the tests each pick their own database with one call to ``o
 """
 from __future__ import annotations
 
+import fcntl
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from peewee import PostgresqlDatabase, SqliteDatabase
@@ -16,6 +18,7 @@ from engine.errors import ConfigError
 from engine.models import ALL_MODELS, db
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+STARTUP_LOCK_KEY = 7_305_119  # any constant: the advisory lock id ruledesk start-ups share
 SQLITE_PRAGMAS = {
     "journal_mode": "wal",
     "busy_timeout": 5000,
@@ -42,9 +45,36 @@ def open_store(url: str, migrate: bool = True):
     database = open_database(url)
     db.initialize(database)
     if migrate:
-        with database.connection_context():
+        with database.connection_context(), startup_lock(database):
             migrate_store(database)
     return database
+
+
+@contextmanager
+def startup_lock(database):
+    """Serialise start-up work (migrations, first-start data) between processes.
+
+    Two app processes starting together must not both create tables or both load the demo
+    data: PostgreSQL takes a session advisory lock, SQLite an exclusive lock file beside the
+    database file.
+    """
+    if isinstance(database, PostgresqlDatabase):
+        database.execute_sql("SELECT pg_advisory_lock(%s)", (STARTUP_LOCK_KEY,))
+        try:
+            yield
+        finally:
+            database.execute_sql("SELECT pg_advisory_unlock(%s)", (STARTUP_LOCK_KEY,))
+        return
+    path = database.database
+    if path in ("", ":memory:"):
+        yield
+        return
+    with open(f"{path}.startup-lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def migrate_store(database) -> list[str]:

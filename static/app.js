@@ -39,8 +39,12 @@
   });
   document.body.addEventListener("ruledesk:toast", (event) => ruledesk.toast(event.detail.value));
   document.body.addEventListener("htmx:responseError", (event) => {
-    const status = event.detail.xhr.status;
-    ruledesk.toast(status === 403 ? document.body.dataset.msgForbidden || "403"
-                                  : "Error " + status, "error");
+    const xhr = event.detail.xhr;
+    if (xhr.getResponseHeader("HX-Trigger")) return;  // the server already said what happened
+    const messages = document.body.dataset;
+    ruledesk.toast(xhr.status === 403 ? messages.msgForbidden
+                   : messages.msgError.replace("%s", xhr.status), "error");
   });
+  document.body.addEventListener("htmx:sendError", () =>
+    ruledesk.toast(document.body.dataset.msgOffline, "error"));
 })();

@@ -7,10 +7,12 @@ that no route was left unguarded.
 from __future__ import annotations
 
 import functools
+import json
 
 from flask import abort, current_app, g, redirect, render_template, request, url_for
 from flask_babel import format_decimal, gettext
 from flask_login import current_user
+from flask_wtf.csrf import CSRFError
 from jinja2_fragments.flask import render_block
 
 from engine import clock, users
@@ -96,6 +98,15 @@ def init_app(app):
     def not_found(exc):
         return render_template("errors/page.html", code=404,
                                message=gettext("This page does not exist.")), 404
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc):
+        message = gettext("This form has expired. Reload the page and try again.")
+        if request.htmx:
+            response = current_app.response_class("", 400)
+            response.headers["HX-Trigger"] = json.dumps({"ruledesk:toast": message})
+            return response
+        return render_template("errors/page.html", code=400, message=message), 400
 
     @app.errorhandler(EngineError)
     def engine_error(exc):

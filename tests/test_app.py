@@ -1,0 +1,68 @@
+"""First start: store, migrations, master account and the demo data set."""
+import datetime as dt
+from collections import Counter
+
+from engine import demo, store
+from engine.models import (
+    Channel, ChannelGroup, CsHistory, Order, OrderLine, Product, ProductOption, User,
+)
+from engine.users import check_password
+
+
+def _start(database_url, tmp_path, **config):
+    from app import create_app
+    settings = {"TESTING": True, "DATABASE_URL": database_url, "SECRET_KEY": "x"}
+    settings.update(config)
+    app = create_app(settings)
+    return app
+
+
+def test_first_start_creates_master_with_the_given_password(database, database_url, tmp_path):
+    _start(database_url, tmp_path, DEMO=False, MASTER_PASSWORD="pass-from-env")
+    master = User.get(User.username == "master")
+    assert master.role == "master" and check_password(master, "pass-from-env")
+    assert Order.select().count() == 0
+
+
+def test_first_start_prints_a_generated_password_once(database, database_url, tmp_path, capsys):
+    _start(database_url, tmp_path, DEMO=False, MASTER_PASSWORD=None)
+    printed = capsys.readouterr().err
+    password = printed.split("password ")[1].split()[0]
+    assert check_password(User.get(User.username == "master"), password)
+    _start(database_url, tmp_path, DEMO=False, MASTER_PASSWORD=None)
+    assert "password" not in capsys.readouterr().err
+    assert User.select().where(User.role == "master").count() == 1
+
+
+def test_migrations_are_recorded_and_not_reapplied(database):
+    assert store.migrate_store(database) == []
+    applied = [r[0] for r in database.execute_sql("SELECT name FROM schema_migration")]
+    assert "0001_initial" in applied
+
+
+def test_demo_data_set_has_every_state(database):
+    now = dt.datetime(2026, 11, 25, 6, 0)
+    demo.load(now)
+    assert Channel.select().count() >= 3 and ChannelGroup.select().count() == 2
+    assert Product.select().count() == 50
+    option = ProductOption.select().first()
+    assert 0 < option.price_a < option.price_b < option.price_c < option.price_d < option.price_e
+    assert Order.select().count() == 300
+    oldest = Order.select().order_by(Order.received_at).first().received_at
+    assert now - dt.timedelta(days=31) <= oldest
+    kinds = Counter((o.state, o.cs_state, o.hold) for o in Order.select())
+    for state in ("접수", "송장", "배송"):
+        assert kinds[(state, "정상", False)] > 0
+    assert any(cs == "취소" for _, cs, _ in kinds) and any(hold for *_, hold in kinds)
+    per_order = Counter(line.order_id for line in OrderLine.select())
+    assert set(per_order.values()) <= {1, 2, 3, 4, 5}
+    assert {line.quantity for line in OrderLine.select()} <= {1, 2, 3, 4, 5}
+    assert CsHistory.select().where(CsHistory.operation == "invoice").count() > 0
+    assert len({h.operator_id for h in CsHistory.select() if h.operator_id}) >= 3
+    assert Order.select().where(Order.handling_status.is_null(False)).count() > 0
+
+
+def test_demo_loads_once(database):
+    demo.load(dt.datetime(2026, 11, 25), order_count=5)
+    demo.load(dt.datetime(2026, 11, 25), order_count=5)
+    assert Order.select().count() == 5
