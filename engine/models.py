@@ -10,7 +10,7 @@ import datetime as dt
 
 from peewee import (
     AutoField, BooleanField, CharField, DatabaseProxy, DateTimeField, ForeignKeyField,
-    IntegerField, Model, TextField, fn,
+    IntegerField, JSONField, Model, TextField, fn,
 )
 
 db = DatabaseProxy()
@@ -175,6 +175,7 @@ class Order(BaseModel):
     buyer_name = CharField(max_length=100)
     buyer_phone = CharField(max_length=30, default="")
     buyer_mobile = CharField(max_length=30, default="")
+    buyer_email = CharField(max_length=200, default="")
     recipient_name = CharField(max_length=100)
     recipient_phone = CharField(max_length=30, default="")
     recipient_mobile = CharField(max_length=30, default="")
@@ -255,9 +256,94 @@ class CsHistory(BaseModel):
                                    backref="processed_history")
 
 
+# --- messages (SMS / LMS / AlimTalk / email) ---------------------------------------------
+
+class SenderNumber(BaseModel):
+    """A sender number (발신번호); ``registered`` = pre-registered with the carriers."""
+
+    id = AutoField()
+    number = CharField(max_length=11, unique=True)
+    label = CharField(max_length=60, default="")
+    registered = BooleanField(default=True)
+    created_at = DateTimeField(default=utcnow)
+
+
+class MessageTemplate(BaseModel):
+    """An SMS/LMS, AlimTalk or email template with ``#{변수}`` placeholders."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    kind = CharField(max_length=10)                 # sms | alimtalk | email
+    subject = CharField(max_length=200, default="")
+    body = TextField()
+    html_body = TextField(default="")
+    is_ad = BooleanField(default=False)
+    alimtalk_code = CharField(max_length=60, null=True)
+    approval = CharField(max_length=10, default="approved")  # approved | pending | rejected
+    buttons = JSONField(default=list)
+    fallback_text = TextField(default="")
+    active = BooleanField(default=True)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Macro(BaseModel):
+    """A saved text for send screens and CS texts (매크로)."""
+
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    body = TextField()
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+
+class RecipientConsent(BaseModel):
+    """Per-phone advertising consent; ``night_ads`` allows ads between 21:00 and 08:00."""
+
+    id = AutoField()
+    phone = CharField(max_length=20, unique=True)
+    night_ads = BooleanField(default=False)
+    updated_at = DateTimeField(default=utcnow)
+
+
+class Message(BaseModel):
+    """One message to one recipient: the send history, the usage log and the outbox.
+
+    ``idempotency_key`` is unique, so a retry, a double click or a crash and restart can
+    never store, and so never send, the same message twice.
+    """
+
+    id = AutoField()
+    idempotency_key = CharField(max_length=200, unique=True)
+    batch = CharField(max_length=64, index=True)
+    channel = CharField(max_length=10)               # sms | alimtalk | email (as asked)
+    kind = CharField(max_length=10)                  # SMS | LMS | MMS | ALIMTALK | EMAIL
+    status = CharField(max_length=10, index=True)    # queued|held|sending|sent|failed|unknown
+    provider = CharField(max_length=20)
+    sender = CharField(max_length=200, default="")
+    to = CharField(max_length=200, index=True)
+    subject = CharField(max_length=200, default="")
+    body = TextField()
+    html = TextField(default="")
+    bytes = IntegerField(default=0)
+    is_ad = BooleanField(default=False)
+    template = ForeignKeyField(MessageTemplate, null=True, on_delete="SET NULL")
+    order = ForeignKeyField(Order, null=True, on_delete="SET NULL", backref="messages")
+    operator = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    fallback_of = ForeignKeyField("self", null=True, on_delete="SET NULL", backref="fallbacks")
+    requested_at = DateTimeField(default=utcnow, index=True)
+    send_after = DateTimeField(default=utcnow, index=True)
+    lease_until = DateTimeField(null=True)
+    attempts = IntegerField(default=0)
+    sent_at = DateTimeField(null=True)
+    provider_id = CharField(max_length=100, null=True)
+    carrier_result = CharField(max_length=200, default="")
+    error = TextField(default="")
+
+
 ALL_MODELS = [
     User, ApiToken, ChannelGroup, Channel, Supplier, Product, ProductOption,
     HandlingStatus, Courier, CancelReason, Order, OrderLine, CsHistory,
+    SenderNumber, MessageTemplate, Macro, RecipientConsent, Message,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "utcnow", "fn", "ALL_MODELS"]

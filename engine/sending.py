@@ -1,0 +1,394 @@
+"""The one path every message takes: compose per recipient, store once, deliver.
+
+People (bulk from an order search, or one typed number), rules, helpdesk stages and the
+scheduler all call ``compose`` → ``enqueue`` → ``deliver_due``. Composition substitutes
+placeholders per recipient and classifies the result (SMS/LMS/MMS, AlimTalk or its SMS
+fallback); ``enqueue`` stores each message under a unique idempotency key in one transaction;
+``deliver_due`` claims stored messages with a compare-and-swap on their status, so several
+processes never send one message twice, and a crash mid-send leaves the message "unknown"
+(to be checked), never re-sent.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from dataclasses import dataclass, field
+from typing import Callable
+
+from peewee import IntegrityError, fn
+
+from engine import clock, messaging
+from engine.errors import NotFound, ValidationError
+from engine.messaging import ALIMTALK, EMAIL, SMS
+from engine.models import (
+    Message, MessageTemplate, Order, OrderLine, RecipientConsent, SenderNumber, User, db,
+)
+from engine.providers import OutboxProvider, PermanentError, TransientError
+from engine.schema import Field, parse
+from engine.text import N_
+from engine.users import require
+
+CHANNELS = {"sms": N_("SMS / LMS"), "alimtalk": N_("AlimTalk"), "email": N_("Email")}
+LEASE = dt.timedelta(minutes=2)
+MAX_ATTEMPTS = 5
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """30 s, 1 min, 2 min, 4 min… between tries of a transient failure."""
+    return dt.timedelta(seconds=30 * 2 ** max(0, attempts - 1))
+
+
+# --- what a placeholder can say about an order ---------------------------------------------
+
+def _goods(order: Order) -> str:
+    lines = list(order.lines)
+    if not lines:
+        return ""
+    extra = len(lines) - 1
+    return lines[0].product_name + (f" 외 {extra}건" if extra else "")
+
+
+ORDER_VARIABLES: dict[str, Callable[[Order], object]] = {
+    "관리번호": lambda o: o.id,
+    "주문번호": lambda o: o.order_no,
+    "판매처": lambda o: o.channel.name,
+    "구매자": lambda o: o.buyer_name,
+    "수령자": lambda o: o.recipient_name,
+    "수령자연락처": lambda o: o.recipient_mobile or o.recipient_phone,
+    "주소": lambda o: o.address,
+    "상품명": _goods,
+    "주문금액": lambda o: f"{o.total:,}",
+    "택배사": lambda o: o.courier or "",
+    "송장번호": lambda o: o.tracking_no or "",
+    "처리상태": lambda o: o.handling_status.name if o.handling_status_id else "",
+}
+
+
+def order_variables(order: Order) -> dict[str, object]:
+    return {name: get(order) for name, get in ORDER_VARIABLES.items()}
+
+
+# --- composition --------------------------------------------------------------------------
+
+@dataclass
+class Recipient:
+    to: str
+    order: Order | None = None
+    variables: dict = field(default_factory=dict)
+
+
+@dataclass
+class Draft:
+    """One message for one recipient, as it would be sent, with every problem found."""
+
+    recipient: Recipient
+    channel: str
+    kind: str
+    subject: str
+    body: str
+    bytes: int
+    html: str = ""
+    problems: list[tuple[str, dict]] = field(default_factory=list)
+    notes: list[tuple[str, dict]] = field(default_factory=list)   # not blocking
+    fallback: "Draft | None" = None
+    send_after: dt.datetime | None = None   # naive UTC; ads wait out the night
+    is_ad: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _template_choices():
+    return [(str(t.id), t.name) for t in
+            MessageTemplate.select().where(MessageTemplate.active == True)  # noqa: E712
+            .order_by(MessageTemplate.name)]
+
+
+def _sender_choices():
+    return [(s.number, f"{s.number} {s.label}".strip()) for s in
+            SenderNumber.select().order_by(SenderNumber.id)]
+
+
+SEND_FIELDS = [
+    Field("channel", N_("Send as"), kind="choice", required=True,
+          choices=lambda: list(CHANNELS.items())),
+    Field("sender", N_("Sender number"), kind="choice", choices=_sender_choices),
+    Field("template", N_("Template"), kind="choice", choices=_template_choices),
+    Field("subject", N_("Subject"), max_length=200),
+    Field("text", N_("Message"), kind="textarea", max_length=4000),
+    Field("is_ad", N_("Advertising"), kind="bool"),
+]
+
+
+def _phone_digits(value: str) -> str:
+    return "".join(c for c in value or "" if c.isdigit())
+
+
+def recipients_for_orders(order_ids, channel: str) -> list[Recipient]:
+    ids = sorted({int(i) for i in order_ids if str(i).isdigit()})
+    found = {o.id: o for o in Order.select().where(Order.id.in_(ids or [0]))}
+    missing = [i for i in ids if i not in found]
+    if missing:
+        raise NotFound(N_("Order %(id)s does not exist."), id=missing[0])
+    result = []
+    for i in ids:
+        order = found[i]
+        to = (order.buyer_email if channel == "email"
+              else _phone_digits(order.recipient_mobile or order.recipient_phone))
+        result.append(Recipient(to, order, order_variables(order)))
+    return result
+
+
+def compose(values: dict, recipients: list[Recipient], now: dt.datetime, tz) -> list[Draft]:
+    """Per-recipient drafts for parsed SEND_FIELDS ``values`` (nothing is stored)."""
+    channel = values["channel"]
+    template = None
+    if values.get("template"):
+        template = MessageTemplate.get_or_none(MessageTemplate.id == int(values["template"]))
+    if channel == "alimtalk" and (template is None or template.kind != "alimtalk"):
+        raise ValidationError(N_("AlimTalk needs an approved AlimTalk template."), "template")
+    if template is None and not (values.get("text") or "").strip():
+        raise ValidationError(N_("Write a message or choose a template."), "text")
+    if channel != "email" and not values.get("sender"):
+        raise ValidationError(N_("Choose a sender number."), "sender")
+    body_source = (values.get("text") or "").strip() or (template.body if template else "")
+    subject_source = values.get("subject") or (template.subject if template else "")
+    is_ad = bool(values.get("is_ad") or (template.is_ad if template else False))
+    known = set(ORDER_VARIABLES) if any(r.order for r in recipients) else set()
+    for name, text in (("text", body_source), ("subject", subject_source)):
+        unknown = [n for n in messaging.placeholders(text) if n not in known]
+        if unknown:
+            raise ValidationError(N_("Unknown placeholder %(name)s; use one of: %(known)s"),
+                                  name, name="#{%s}" % unknown[0],
+                                  known=", ".join("#{%s}" % k for k in sorted(known)) or "-")
+    night_hold = None
+    if is_ad:
+        consents = {c.phone: c.night_ads for c in RecipientConsent.select().where(
+            RecipientConsent.phone.in_([r.to for r in recipients] or [""]))}
+    drafts = []
+    for recipient in recipients:
+        body = messaging.substitute(body_source, recipient.variables)
+        subject = messaging.substitute(subject_source, recipient.variables)
+        if channel == "email":
+            draft = _email_draft(recipient, subject, body, template)
+        elif channel == "alimtalk":
+            draft = _alimtalk_draft(recipient, subject, body, template)
+        else:
+            draft = _sms_draft(recipient, subject, body)
+        if is_ad:
+            draft.is_ad = True
+            draft.problems += messaging.ad_problems(body)
+            release = messaging.ad_release_time(clock.to_local(now, tz),
+                                                consents.get(recipient.to, False))
+            if release:
+                draft.send_after = clock.to_utc(release, tz)
+                draft.notes.append((N_("Advertising at night: held until %(when)s."),
+                                    {"when": release.strftime("%m-%d %H:%M")}))
+        drafts.append(draft)
+    return drafts
+
+
+def _recipient_problem(recipient: Recipient, channel: str):
+    if channel == "email":
+        if "@" not in (recipient.to or ""):
+            return (N_("No email address."), {})
+    elif not 9 <= len(recipient.to or "") <= 12:
+        return (N_("No valid phone number."), {})
+    return None
+
+
+def _sms_draft(recipient, subject, body, channel="sms") -> Draft:
+    result = messaging.classify(body, subject)
+    draft = Draft(recipient, channel, result.kind, subject if result.kind != SMS else "", body,
+                  result.bytes, problems=list(result.problems))
+    problem = _recipient_problem(recipient, "sms")
+    if problem:
+        draft.problems.insert(0, problem)
+    return draft
+
+
+def _alimtalk_draft(recipient, subject, body, template) -> Draft:
+    fallback_body = (messaging.substitute(template.fallback_text, recipient.variables)
+                     if template.fallback_text else body)
+    fallback = _sms_draft(recipient, subject, fallback_body, channel="alimtalk")
+    reason = None
+    if template.approval != "approved":
+        reason = N_("The AlimTalk template is not approved; sent as %(kind)s instead.")
+    elif not messaging.matches_template(template.body, body):
+        reason = N_("The text no longer matches the approved template; sent as %(kind)s "
+                    "instead.")
+    elif len(body) > messaging.ALIMTALK_MAX_CHARS:
+        reason = N_("Longer than AlimTalk allows; sent as %(kind)s instead.")
+    if reason:
+        fallback.notes.append((reason, {"kind": fallback.kind}))
+        return fallback
+    draft = Draft(recipient, "alimtalk", ALIMTALK, "", body, len(body), fallback=fallback)
+    problem = _recipient_problem(recipient, "sms")
+    if problem:
+        draft.problems.append(problem)
+    unsendable = messaging.unsendable_chars(body)
+    if unsendable:
+        draft.problems.append((N_("These characters cannot be sent by SMS: %(chars)s"),
+                               {"chars": " ".join(unsendable)}))
+    return draft
+
+
+def _email_draft(recipient, subject, body, template) -> Draft:
+    html = (messaging.substitute(template.html_body, recipient.variables)
+            if template is not None and template.html_body else "")
+    draft = Draft(recipient, "email", EMAIL, subject, body, len(body.encode()), html=html)
+    problem = _recipient_problem(recipient, "email")
+    if problem:
+        draft.problems.append(problem)
+    if not subject.strip():
+        draft.problems.append((N_("An email needs a subject."), {}))
+    return draft
+
+
+# --- storing (idempotent) ------------------------------------------------------------------
+
+def new_batch_key() -> str:
+    return secrets.token_hex(12)
+
+
+@dataclass
+class SendResult:
+    batch: str
+    stored: list[Message]
+    duplicates: int
+    skipped: list[Draft]
+
+
+def default_key(batch: str, draft: Draft) -> str:
+    order_id = draft.recipient.order.id if draft.recipient.order else "-"
+    return f"{batch}:{draft.channel}:{draft.recipient.to}:{order_id}"
+
+
+def enqueue(drafts: list[Draft], batch: str, actor: User | None, now: dt.datetime,
+            sender: str = "", provider: str = "outbox", template_id=None,
+            key: Callable[[Draft], str] | None = None) -> SendResult:
+    """Store every sendable draft once, in one transaction.
+
+    A draft whose key is already stored (a double click, a retried request, a rule firing
+    again for the same event) is counted as a duplicate and not stored again; drafts with
+    problems are skipped and returned so the screen can list them.
+    """
+    stored, duplicates, skipped = [], 0, []
+    with db.atomic():
+        for draft in drafts:
+            if not draft.ok:
+                skipped.append(draft)
+                continue
+            idem = (key(draft) if key else default_key(batch, draft))[:200]
+            try:
+                with db.atomic():  # a savepoint: a duplicate key undoes only this row
+                    stored.append(Message.create(
+                        idempotency_key=idem, batch=batch, channel=draft.channel,
+                        kind=draft.kind, status="queued", provider=provider,
+                        sender=sender if draft.kind != EMAIL else "", to=draft.recipient.to,
+                        subject=draft.subject, body=draft.body, html=draft.html,
+                        bytes=draft.bytes, is_ad=draft.is_ad, template=template_id,
+                        order=draft.recipient.order, operator=actor, requested_at=now,
+                        send_after=draft.send_after or now))
+            except IntegrityError:
+                duplicates += 1
+    return SendResult(batch, stored, duplicates, skipped)
+
+
+# --- delivering ---------------------------------------------------------------------------
+
+class Providers:
+    """Which provider delivers which kind: SMS/LMS/MMS/AlimTalk one, email another."""
+
+    def __init__(self, text=None, email=None):
+        self.text = text or OutboxProvider()
+        self.email = email or OutboxProvider()
+
+    def for_message(self, message: Message):
+        return self.email if message.kind == EMAIL else self.text
+
+
+def recover_stale(now: dt.datetime) -> int:
+    """A send whose lease ran out died mid-way: mark it "unknown", never send it again."""
+    return (Message.update(status="unknown", lease_until=None,
+                           error="발송 중 중단됨: 수신 여부를 확인하세요 (interrupted while sending)")
+            .where((Message.status == "sending") & (Message.lease_until < now)).execute())
+
+
+def _claim(message_id: int, now: dt.datetime) -> bool:
+    """Compare-and-swap queued → sending; only one process can win a message."""
+    return (Message.update(status="sending", lease_until=now + LEASE,
+                           attempts=Message.attempts + 1)
+            .where((Message.id == message_id) & (Message.status == "queued")).execute()) == 1
+
+
+def deliver_due(now: dt.datetime, providers: Providers, limit: int = 200,
+                batch: str | None = None) -> int:
+    """Send stored messages that are due; return how many were attempted."""
+    recover_stale(now)
+    query = (Message.select(Message.id)
+             .where((Message.status == "queued") & (Message.send_after <= now)))
+    if batch:
+        query = query.where(Message.batch == batch)
+    attempted = 0
+    for row in query.order_by(Message.id).limit(limit):
+        if not _claim(row.id, now):
+            continue
+        attempted += 1
+        message = Message.get_by_id(row.id)
+        provider = providers.for_message(message)
+        try:
+            receipt = provider.send(message)
+        except TransientError as exc:
+            if message.attempts >= MAX_ATTEMPTS:
+                _finish(message, "failed", error=exc.reason, carrier_result=exc.reason)
+            else:
+                _finish(message, "queued", error=exc.reason,
+                        send_after=now + backoff(message.attempts))
+        except PermanentError as exc:
+            _finish(message, "failed", error=exc.reason, carrier_result=exc.reason)
+            if message.kind == ALIMTALK:
+                _queue_fallback(message, now)
+        else:
+            _finish(message, "sent", sent_at=now, provider_id=receipt.provider_id,
+                    carrier_result=receipt.carrier_result, error="",
+                    provider_name=provider.name)
+    return attempted
+
+
+def _finish(message: Message, status: str, provider_name: str | None = None, **fields) -> None:
+    if provider_name:
+        fields["provider"] = provider_name
+    (Message.update(status=status, lease_until=None, **fields)
+     .where((Message.id == message.id) & (Message.status == "sending")).execute())
+
+
+def _queue_fallback(message: Message, now: dt.datetime) -> Message | None:
+    """AlimTalk could not be delivered: send the SMS/LMS fallback (대체발송), once."""
+    template = message.template
+    text = message.body
+    if template is not None and template.fallback_text:
+        variables = order_variables(message.order) if message.order_id else {}
+        text = messaging.substitute(template.fallback_text, variables)
+    result = messaging.classify(text)
+    if not result.ok:
+        return None
+    try:
+        with db.atomic():
+            return Message.create(
+                idempotency_key=(message.idempotency_key + ":fallback")[:200],
+                batch=message.batch, channel="alimtalk", kind=result.kind, status="queued",
+                provider=message.provider, sender=message.sender, to=message.to,
+                body=text, bytes=result.bytes, template=message.template_id,
+                order=message.order_id, operator=message.operator_id, requested_at=now,
+                send_after=now, fallback_of=message)
+    except IntegrityError:
+        return None
+
+
+def batch_progress(batch: str) -> dict[str, int]:
+    """{status: count} of one send, for the progress bar."""
+    return {row.status: row.n for row in
+            Message.select(Message.status, fn.COUNT(Message.id).alias("n"))
+            .where(Message.batch == batch).group_by(Message.status)}
