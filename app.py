@@ -9,6 +9,7 @@ import logging
 import os
 import secrets
 import sys
+import threading
 from pathlib import Path
 
 from flask import Flask, g, request, session
@@ -18,8 +19,9 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import IntegrityError
 
-from engine import clock, demo, store, users
+from engine import clock, demo, sending, store, users
 from engine.models import User, db, utcnow
+from engine.scheduler import Ticker
 
 log = logging.getLogger("ruledesk")
 ROOT = Path(__file__).resolve().parent
@@ -73,12 +75,14 @@ def create_app(test_config: dict | None = None) -> Flask:
         DEMO=os.environ.get("RULEDESK_DEMO", "1") != "0",
         MASTER_PASSWORD=os.environ.get("RULEDESK_MASTER_PASSWORD"),
         PAGE_SIZE=50,
+        SCHEDULER=os.environ.get("RULEDESK_SCHEDULER", "1") != "0",
         BABEL_DEFAULT_LOCALE="ko",
         BABEL_TRANSLATION_DIRECTORIES=str(TRANSLATIONS),
         SESSION_COOKIE_SAMESITE="Lax",
         WTF_CSRF_TIME_LIMIT=None,
     )
     if test_config:
+        app.config["SCHEDULER"] = False  # tests tick duties themselves, unless they ask
         app.config.update(test_config)
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _secret_key(instance)
@@ -108,9 +112,30 @@ def create_app(test_config: dict | None = None) -> Flask:
     with database.connection_context(), store.startup_lock(database):
         bootstrap(app)
 
+    app.extensions["ruledesk.providers"] = sending.Providers.from_settings(os.environ)
+    if app.config["SCHEDULER"]:
+        start_scheduler(app)
+
     from views import register
     register(app)
     return app
+
+
+def start_scheduler(app: Flask) -> threading.Event:
+    """Tick the scheduler's duties in this process (RULEDESK_SCHEDULER=0 turns it off)."""
+    database = app.extensions["ruledesk.db"]
+    providers = app.extensions["ruledesk.providers"]
+
+    def deliver_messages():
+        with database.connection_context():
+            sending.deliver_due(utcnow(), providers)
+
+    ticker = Ticker()
+    ticker.every(5, "deliver messages", deliver_messages)
+    stop = threading.Event()
+    ticker.start(stop)
+    app.extensions["ruledesk.scheduler"] = stop
+    return stop
 
 
 @login_manager.user_loader

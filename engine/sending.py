@@ -305,6 +305,39 @@ class Providers:
         self.text = text or OutboxProvider()
         self.email = email or OutboxProvider()
 
+    @classmethod
+    def from_settings(cls, env) -> "Providers":
+        """Build from settings (environment variables, documented in the README).
+
+        RULEDESK_SMS_PROVIDER=outbox|solapi (SOLAPI_API_KEY, SOLAPI_API_SECRET, SOLAPI_PF_ID,
+        SOLAPI_BASE_URL) and RULEDESK_EMAIL_PROVIDER=outbox|smtp (SMTP_HOST, SMTP_PORT,
+        SMTP_USERNAME, SMTP_PASSWORD, SMTP_FROM, SMTP_STARTTLS). Outbox is the default.
+        """
+        from engine.errors import ConfigError
+        from engine.providers import SmtpProvider, SolapiProvider
+
+        text = email = None
+        kind = env.get("RULEDESK_SMS_PROVIDER", "outbox")
+        if kind == "solapi":
+            if not env.get("SOLAPI_API_KEY") or not env.get("SOLAPI_API_SECRET"):
+                raise ConfigError(N_("RULEDESK_SMS_PROVIDER=solapi needs SOLAPI_API_KEY and "
+                                     "SOLAPI_API_SECRET."))
+            text = SolapiProvider(env["SOLAPI_API_KEY"], env["SOLAPI_API_SECRET"],
+                                  env.get("SOLAPI_PF_ID", ""), env.get("SOLAPI_BASE_URL"))
+        elif kind != "outbox":
+            raise ConfigError(N_("RULEDESK_SMS_PROVIDER must be outbox or solapi."))
+        kind = env.get("RULEDESK_EMAIL_PROVIDER", "outbox")
+        if kind == "smtp":
+            if not env.get("SMTP_HOST"):
+                raise ConfigError(N_("RULEDESK_EMAIL_PROVIDER=smtp needs SMTP_HOST."))
+            email = SmtpProvider(env["SMTP_HOST"], int(env.get("SMTP_PORT", "25")),
+                                 env.get("SMTP_USERNAME", ""), env.get("SMTP_PASSWORD", ""),
+                                 env.get("SMTP_FROM", "ruledesk@localhost"),
+                                 env.get("SMTP_STARTTLS", "0") == "1")
+        elif kind != "outbox":
+            raise ConfigError(N_("RULEDESK_EMAIL_PROVIDER must be outbox or smtp."))
+        return cls(text, email)
+
     def for_message(self, message: Message):
         return self.email if message.kind == EMAIL else self.text
 
