@@ -11,10 +11,12 @@ processes never send one message twice, and a crash mid-send leaves the message 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import secrets
 from dataclasses import dataclass, field
 from typing import Callable
 
+import phonenumbers
 from peewee import IntegrityError, fn
 
 from engine import clock, messaging
@@ -138,6 +140,55 @@ def recipients_for_orders(order_ids, channel: str) -> list[Recipient]:
               else _phone_digits(order.recipient_mobile or order.recipient_phone))
         result.append(Recipient(to, order, order_variables(order)))
     return result
+
+
+def recipients_for_addresses(addresses: list[str], channel: str) -> list[Recipient]:
+    """Typed recipients (개별문자보내기): phone numbers, or email addresses for email."""
+    result = []
+    for index, address in enumerate(a.strip() for a in addresses if a and a.strip()):
+        if channel == "email":
+            if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", address):
+                raise ValidationError(N_("%(value)s is not an email address."), "to",
+                                      value=address)
+            result.append(Recipient(address))
+            continue
+        try:
+            number = phonenumbers.parse(address, "KR")
+            valid = phonenumbers.is_possible_number(number)
+        except phonenumbers.NumberParseException:
+            valid = False
+        if not valid:
+            raise ValidationError(N_("%(value)s is not a phone number."), "to", value=address)
+        result.append(Recipient(_phone_digits(phonenumbers.format_number(
+            number, phonenumbers.PhoneNumberFormat.NATIONAL))))
+    if not result:
+        raise ValidationError(N_("Add at least one recipient."), "to")
+    return result
+
+
+def prepare(raw: dict, now: dt.datetime, tz, order_ids=None, to=None):
+    """Parse a send request and compose its drafts: what the preview shows and send stores."""
+    values = parse(SEND_FIELDS, raw, tz)
+    if order_ids is not None:
+        if not list(order_ids):
+            raise ValidationError(N_("Select at least one order."), "ids")
+        recipients = recipients_for_orders(order_ids, values["channel"])
+    else:
+        recipients = recipients_for_addresses(to or [], values["channel"])
+    return values, compose(values, recipients, now, tz)
+
+
+def send(raw: dict, actor: User | None, now: dt.datetime, tz, batch: str, order_ids=None,
+         to=None, provider: str = "outbox") -> SendResult:
+    """Store the messages of one send (bulk or single); delivery happens in the scheduler."""
+    if actor is not None:
+        require(actor, "operate")
+    if not batch or len(batch) > 64:
+        raise ValidationError(N_("The send has no valid idempotency key."), "batch")
+    values, drafts = prepare(raw, now, tz, order_ids, to)
+    template_id = int(values["template"]) if values.get("template") else None
+    return enqueue(drafts, batch, actor, now, sender=values.get("sender") or "",
+                   provider=provider, template_id=template_id)
 
 
 def compose(values: dict, recipients: list[Recipient], now: dt.datetime, tz) -> list[Draft]:

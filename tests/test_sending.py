@@ -4,6 +4,7 @@ import datetime as dt
 import pytest
 
 from engine import sending
+from engine.errors import PermissionDenied, ValidationError
 from engine.models import Message, MessageTemplate, RecipientConsent, SenderNumber
 from engine.providers import PermanentError, Receipt, TransientError, UNREGISTERED_SENDER
 from engine.schema import parse
@@ -39,7 +40,7 @@ def test_one_text_becomes_sms_or_lms_per_recipient(world, sender):
 
 def test_unknown_placeholder_is_refused_before_anything_is_stored(world, sender):
     order = new_order(world)
-    with pytest.raises(sending.ValidationError) as err:
+    with pytest.raises(ValidationError) as err:
         drafts_for([order], text="#{수령인}님 안녕하세요")
     assert err.value.field == "text" and "#{수령인}" in str(err.value)
 
@@ -198,3 +199,25 @@ def test_ads_at_night_wait_for_8_unless_consented(world, sender):
 def test_ad_without_opt_out_line_is_not_sendable(world, sender):
     drafts = drafts_for([new_order(world)], text="(광고) 봄 세일", is_ad="1")
     assert not drafts[0].ok
+
+
+def test_single_send_to_typed_numbers(world, sender):
+    result = sending.send({"channel": "sms", "sender": "15881234", "text": "테스트문자4"},
+                          world.agent, NOW, TZ, "single-1", to=["010-2615-7283", "01048557253"])
+    assert [m.to for m in result.stored] == ["01026157283", "01048557253"]
+    with pytest.raises(ValidationError) as err:
+        sending.send({"channel": "sms", "sender": "15881234", "text": "x"}, world.agent, NOW,
+                     TZ, "single-2", to=["전화번호"])
+    assert err.value.field == "to"
+
+
+def test_placeholders_need_an_order_context(world, sender):
+    with pytest.raises(ValidationError):
+        sending.send({"channel": "sms", "sender": "15881234", "text": "#{수령자}님"},
+                     world.agent, NOW, TZ, "single-3", to=["01012345678"])
+
+
+def test_viewer_cannot_send(world, sender):
+    with pytest.raises(PermissionDenied):
+        sending.send({"channel": "sms", "sender": "15881234", "text": "x"}, world.viewer, NOW,
+                     TZ, "v", to=["01012345678"])
