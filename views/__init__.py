@@ -3,8 +3,8 @@ from __future__ import annotations
 
 
 def register(app):
-    from views import api, auth, catalog, orders, settings, web
+    from views import api, api_messages, auth, catalog, messages, orders, settings, web
 
     web.init_app(app)
-    for module in (auth, orders, catalog, settings, api):
+    for module in (auth, orders, messages, catalog, settings, api, api_messages):
         app.register_blueprint(module.bp)
