@@ -13,7 +13,7 @@ from typing import Callable
 
 from peewee import Case, IntegrityError, JOIN, fn
 
-from engine import clock, history
+from engine import clock, events, history
 from engine.errors import ConflictError, NotFound, StateError, ValidationError
 from engine.models import (
     CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
@@ -314,7 +314,7 @@ def perform(name: str, order_id, raw: dict, ctx: Context,
         raise NotFound(N_("Unknown operation %(name)s."), name=name)
     _require_operator(ctx)
     values = parse(op.fields + [CS_TEXT], raw, ctx.tz)
-    with db.atomic():
+    with events.collecting(), db.atomic():
         order = get(order_id)
         if expected_version is not None and order.version != expected_version:
             raise _conflict(order.id, ctx)
@@ -322,14 +322,34 @@ def perform(name: str, order_id, raw: dict, ctx: Context,
     return order
 
 
+def _snapshot(order: Order) -> dict:
+    """The stored values of the order's columns (foreign keys as ids)."""
+    return {name: order.__data__.get(name) for name in ORDER_COLUMNS}
+
+
+def _event_value(name: str, value):
+    """Rules speak of a handling status by its name, not its id."""
+    if name == "handling_status" and value is not None:
+        status = HandlingStatus.get_or_none(HandlingStatus.id == value)
+        return status.name if status else None
+    return value
+
+
 def _run(op: Operation, order: Order, values: dict, ctx: Context) -> None:
     refused = refusal(op, order)
     if refused:
         raise refused
     read_version = order.version
+    before = _snapshot(order)
     detail = op.apply(order, values, ctx)
     _save(order, ctx, read_version)
     history.record(order, op.name, ctx.actor, ctx.now, detail, values.get("cs_text"))
+    after = _snapshot(order)
+    changes = {name: (_event_value(name, before[name]), _event_value(name, after[name]))
+               for name in ORDER_COLUMNS if before[name] != after[name]}
+    if changes:
+        events.raise_event(events.Event("order", order.id, events.CHANGED, ctx.now,
+                                        ctx.actor.id if ctx.actor else None, changes))
 
 
 def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Order]:
@@ -342,7 +362,7 @@ def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Or
     if not ids:
         raise ValidationError(N_("Select at least one order."), "ids")
     values = parse(op.fields + [CS_TEXT], raw, ctx.tz)
-    with db.atomic():
+    with events.collecting(), db.atomic():
         found = {o.id: o for o in Order.select().where(Order.id.in_(ids))}
         missing = [i for i in ids if i not in found]
         if missing:
@@ -442,7 +462,7 @@ def create_order(raw: dict, ctx: Context) -> Order:
         raise ValidationError(first.message, first.field, errors=errors, **first.params)
     channel_id = int(values.pop("channel"))
     cs_text = values.pop("cs_text")
-    with db.atomic():
+    with events.collecting(), db.atomic():
         order_no = values.pop("order_no") or _generate_order_no(channel_id, ctx)
         if Order.select().where((Order.channel == channel_id)
                                 & (Order.order_no == order_no)).exists():
@@ -457,6 +477,8 @@ def create_order(raw: dict, ctx: Context) -> Order:
                              product_name=option.product.name, option_code=option.code,
                              option_name=option.name, quantity=quantity, unit_price=price)
         history.record(order, "create", ctx.actor, ctx.now, "[주문생성 : %s]" % order_no, cs_text)
+        events.raise_event(events.Event("order", order.id, events.CREATED, ctx.now,
+                                        ctx.actor.id if ctx.actor else None))
     return get(order.id)
 
 

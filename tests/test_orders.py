@@ -251,3 +251,35 @@ def test_search_filters(world):
     assert ids(date_to="2026-03-28") == [b.id]
     with pytest.raises(ValidationError):
         orders.parse_search({"state": "없음"}, tz)
+
+
+def test_operations_raise_events_after_commit_only(world, order):
+    from engine import events
+    seen = []
+    events.listen(seen.extend)
+    try:
+        perform("invoice", order, world.agent, courier="CJ대한통운", tracking_no="777")
+        with pytest.raises(StateError):
+            perform("ship", new_order(world), world.agent)       # refused: nothing raised
+        orders.perform_bulk("hold", [order.id], {}, ctx(world.agent))
+    finally:
+        events.unlisten(seen.extend)
+    kinds = [(e.kind, sorted(e.changes)) for e in seen]
+    assert kinds[0] == ("changed", ["courier", "invoiced_at", "state", "tracking_no"])
+    assert seen[0].changes["state"] == ("접수", "송장")
+    assert kinds[1] == ("created", [])                            # the new_order above
+    assert kinds[2] == ("changed", ["hold"])
+    assert len(seen) == 3
+
+
+def test_handling_status_events_speak_names(world, order):
+    from engine import events
+    from engine.models import HandlingStatus
+    seen = []
+    events.listen(seen.extend)
+    try:
+        status = HandlingStatus.get(HandlingStatus.name == "반품")
+        perform("set_handling_status", order, world.agent, handling_status=str(status.id))
+    finally:
+        events.unlisten(seen.extend)
+    assert seen[-1].changes["handling_status"] == (None, "반품")
