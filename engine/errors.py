@@ -21,9 +21,18 @@ class EngineError(Exception):
         self.details: list[tuple[object, "EngineError"]] = []  # per-row causes (bulk)
 
     def render(self, gettext=lambda s: s) -> str:
-        """Return the message translated with ``gettext`` and filled with its params."""
+        """Return the message translated with ``gettext`` and filled with its params.
+
+        A ``label`` param is a field label (an English message id too), so it is translated
+        with the message: "운송장번호 항목은 숫자만…", not "Tracking number 항목은…".
+        """
         text = gettext(self.message)
-        return text % self.params if self.params else text
+        if not self.params:
+            return text
+        params = dict(self.params)
+        if isinstance(params.get("label"), str):
+            params["label"] = gettext(params["label"])
+        return text % params
 
 
 class ValidationError(EngineError):
