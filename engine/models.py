@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from peewee import (
-    AutoField, BooleanField, CharField, DatabaseProxy, DateTimeField, ForeignKeyField,
+    AutoField, BooleanField, CharField, DatabaseProxy, DateField, DateTimeField, ForeignKeyField,
     IntegerField, JSONField, Model, TextField, fn,
 )
 
@@ -159,6 +159,46 @@ class CancelReason(BaseModel):
         return cls.select().order_by(cls.sort_order, cls.id)
 
 
+class PaymentStatus(BaseModel):
+    """Payment statuses (決済状況) a gateway or a person can set: a configurable list."""
+
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+class PaymentMethod(BaseModel):
+    """Payment methods (支払い方法: 代金引換, card…): a configurable list."""
+
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+class Subscription(BaseModel):
+    """A subscription (定期受注) whose orders recur; status 有効 / 停止 / キャンセル."""
+
+    id = AutoField()
+    customer_name = CharField(max_length=100)
+    customer_phone = CharField(max_length=30, default="")
+    product_name = CharField(max_length=200, default="")
+    cycle_days = IntegerField(default=30)
+    status = CharField(max_length=10, default="有効", index=True)
+    created_at = DateTimeField(default=utcnow)
+    updated_at = DateTimeField(default=utcnow)
+    version = IntegerField(default=1)
+
+
 # --- orders ---------------------------------------------------------------------------
 
 class Order(BaseModel):
@@ -194,6 +234,12 @@ class Order(BaseModel):
     tracking_no = CharField(max_length=40, null=True)
     invoiced_at = DateTimeField(null=True)
     shipped_at = DateTimeField(null=True)
+    payment_status = CharField(max_length=40, null=True, index=True)
+    payment_method = CharField(max_length=40, null=True)
+    shipping_list_exported = BooleanField(default=False)
+    delivery_date = DateField(null=True)
+    subscription = ForeignKeyField(Subscription, null=True, backref="orders",
+                                   on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
@@ -340,10 +386,64 @@ class Message(BaseModel):
     error = TextField(default="")
 
 
+# --- automation ------------------------------------------------------------------------
+
+class Rule(BaseModel):
+    """An event → condition → actions rule (declared data; see engine/rules.py)."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    enabled = BooleanField(default=True)
+    sequence = IntegerField(default=100)
+    trigger_record = CharField(max_length=20, default="order")
+    trigger_event = CharField(max_length=20)
+    trigger_field = CharField(max_length=40, null=True)
+    trigger_value = CharField(max_length=100, null=True)
+    condition = TextField(default="")
+    actions = JSONField(default=list)
+    stop_processing = BooleanField(default=False)
+    version = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+
+class RuleChange(BaseModel):
+    """Change history of rules: who, when, before and after (one-click revert)."""
+
+    id = AutoField()
+    rule_id = IntegerField(index=True)
+    rule_name = CharField(max_length=100)
+    version = IntegerField()
+    change = CharField(max_length=10)       # create | update | delete | revert
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField(default=utcnow, index=True)
+
+
+class RuleRun(BaseModel):
+    """The run log: one line per rule considered for an event."""
+
+    id = AutoField()
+    at = DateTimeField(default=utcnow, index=True)
+    rule = ForeignKeyField(Rule, null=True, on_delete="SET NULL", backref="runs")
+    rule_name = CharField(max_length=100)
+    rule_version = IntegerField()
+    record = CharField(max_length=20)
+    record_id = IntegerField(index=True)
+    event = CharField(max_length=200)
+    outcome = CharField(max_length=12, index=True)   # done | failed | no_match | loop
+    detail = TextField(default="")
+    actions = JSONField(default=list)
+    cascade = CharField(max_length=32, index=True)
+    depth = IntegerField(default=0)
+
+
 ALL_MODELS = [
     User, ApiToken, ChannelGroup, Channel, Supplier, Product, ProductOption,
     HandlingStatus, Courier, CancelReason, Order, OrderLine, CsHistory,
     SenderNumber, MessageTemplate, Macro, RecipientConsent, Message,
+    PaymentStatus, PaymentMethod, Subscription, Rule, RuleChange, RuleRun,
 ]
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "utcnow", "fn", "ALL_MODELS"]

@@ -66,3 +66,26 @@ def test_demo_loads_once(database):
     demo.load(dt.datetime(2026, 11, 25), order_count=5)
     demo.load(dt.datetime(2026, 11, 25), order_count=5)
     assert Order.select().count() == 5
+
+
+def test_old_store_is_migrated_forward_keeping_its_orders(tmp_path):
+    """A store made by an older release gains the new tables and columns, data intact."""
+    from playhouse.migrations import Runner
+
+    old = store.open_database(f"sqlite:///{tmp_path / 'old.db'}")
+    with old.connection_context():
+        Runner(old, directory=str(store.MIGRATIONS_DIR)).up(target="0001_initial")
+        old.execute_sql('INSERT INTO channel (name, active) VALUES (?, 1)', ("11번가",))
+        old.execute_sql('INSERT INTO "order" (channel_id, order_no, received_at, buyer_name, '
+                        'recipient_name, state, cs_state, hold, created_at, updated_at, version,'
+                        ' buyer_phone, buyer_mobile, recipient_phone, recipient_mobile, zip_code,'
+                        ' address, ship_memo, shipping_fee) VALUES (1, ?, ?, ?, ?, ?, ?, 0, ?, ?,'
+                        " 1, '', '', '', '', '', '', '', 0)",
+                        ("ord100098", "2026-03-31 08:00:00", "변다사", "변다사", "접수", "정상",
+                         "2026-03-31 08:00:00", "2026-03-31 08:00:00"))
+    migrated = store.open_store(f"sqlite:///{tmp_path / 'old.db'}")
+    with migrated.connection_context():
+        order = Order.get(Order.order_no == "ord100098")
+        assert (order.buyer_email, order.payment_status, order.shipping_list_exported) == (
+            "", None, False)
+        assert store.migrate_store(migrated) == []
