@@ -15,12 +15,15 @@ import secrets
 from engine import clock, orders, users
 from engine.models import (
     CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
-    Product, ProductOption, Supplier, User, db,
+    PaymentMethod, PaymentStatus, Product, ProductOption, Supplier, User, db,
 )
 
 COURIERS = ["CJ대한통운", "한진택배", "롯데택배", "우체국택배", "로젠택배", "경동택배"]
 CANCEL_REASONS = ["반품-취소(환불)", "반품-불량", "반품-오배송", "취소-분실", "취소-상품품질",
                   "취소-배송지연", "취소-고객변심"]
+PAYMENT_STATUSES = ["与信審査完了", "仮売上完了", "入金待ち", "与信審査エラー", "仮売上失敗",
+                    "取引登録失敗", "取消完了"]
+PAYMENT_METHODS = ["クレジットカード", "代金引換", "銀行振込", "後払い"]
 HANDLING_STATUSES = [("발송준비중", "#2563eb"), ("발송완료", "#16a34a"), ("배송완료", "#0d9488"),
                      ("결제NG", "#dc2626"), ("주문확정", "#7c3aed"), ("반품", "#ea580c")]
 
@@ -87,6 +90,12 @@ def load_choice_lists() -> None:
         if not HandlingStatus.select().exists():
             for i, (name, color) in enumerate(HANDLING_STATUSES):
                 HandlingStatus.create(name=name, color=color, sort_order=i)
+        if not PaymentStatus.select().exists():
+            for i, name in enumerate(PAYMENT_STATUSES):
+                PaymentStatus.create(name=name, sort_order=i)
+        if not PaymentMethod.select().exists():
+            for i, name in enumerate(PAYMENT_METHODS):
+                PaymentMethod.create(name=name, sort_order=i)
 
 
 DEMO_AGENTS = [("jang", "장유리"), ("ham", "함정리"), ("choi", "최성훈")]

@@ -25,6 +25,7 @@ class Event:
     at: dt.datetime
     actor_id: int | None = None
     changes: dict = field(default_factory=dict)   # field → (old, new)
+    key: str = ""        # distinguishes two changes of one record (e.g. its version)
 
     def changed(self, name: str) -> bool:
         return name in self.changes
@@ -68,16 +69,35 @@ def collecting():
     outer = _buffer() is None
     if outer:
         _local.buffer = []
+    mark = len(_local.buffer)
     try:
         yield
     except BaseException:
         if outer:
             _local.buffer = None
+        else:
+            del _local.buffer[mark:]   # the inner block's changes were rolled back
         raise
     if outer:
         events, _local.buffer = _local.buffer, None
         if events:
             _dispatch(events)
+
+
+@contextmanager
+def capturing():
+    """Collect the events raised inside into the yielded list, without dispatching them.
+
+    The rule engine runs actions inside it: their events join the running cascade instead
+    of starting a new one.
+    """
+    saved = _buffer()
+    captured: list[Event] = []
+    _local.buffer = captured
+    try:
+        yield captured
+    finally:
+        _local.buffer = saved
 
 
 def _dispatch(events: list[Event]) -> None:

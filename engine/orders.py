@@ -17,7 +17,7 @@ from engine import clock, events, history
 from engine.errors import ConflictError, NotFound, StateError, ValidationError
 from engine.models import (
     CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
-    ProductOption, Product, User, db,
+    PaymentMethod, PaymentStatus, ProductOption, Product, User, db,
 )
 from engine.schema import Field, parse
 from engine.text import N_
@@ -212,6 +212,58 @@ def _apply_set_handling_status(o: Order, v: dict, ctx: Context) -> str:
     return "[처리상태 : %s -> %s]" % (old, status.name if status else "-")
 
 
+def _payment_status_choices():
+    return [(p.name, p.name) for p in
+            PaymentStatus.ordered().where(PaymentStatus.active == True)]  # noqa: E712
+
+
+def _payment_method_choices():
+    return [(p.name, p.name) for p in
+            PaymentMethod.ordered().where(PaymentMethod.active == True)]  # noqa: E712
+
+
+def _check_not_cancelled(o: Order):
+    if o.cs_state == CANCELLED:
+        return N_("The order is cancelled.")
+
+
+def _check_export(o: Order):
+    if o.shipping_list_exported:
+        return N_("The shipping list of this order was exported already.")
+    return _check_not_cancelled(o)
+
+
+def _check_delivery_date(o: Order):
+    if o.state != SHIPPED:
+        return N_("Only a shipped order has a delivery date (this one is %(state)s).")
+
+
+def _apply_set_payment_status(o: Order, v: dict, ctx: Context) -> str:
+    if v["payment_status"] == (o.payment_status or ""):
+        raise ValidationError(N_("The order already has this payment status."), "payment_status")
+    detail = "[결제상태 : %s -> %s]" % (o.payment_status or "-", v["payment_status"])
+    o.payment_status = v["payment_status"]
+    return detail
+
+
+def _apply_set_payment_method(o: Order, v: dict, ctx: Context) -> str:
+    if v["payment_method"] == (o.payment_method or ""):
+        raise ValidationError(N_("The order already has this payment method."), "payment_method")
+    detail = "[결제수단 : %s -> %s]" % (o.payment_method or "-", v["payment_method"])
+    o.payment_method = v["payment_method"]
+    return detail
+
+
+def _apply_export(o: Order, v: dict, ctx: Context) -> str:
+    o.shipping_list_exported = True
+    return "[출고리스트 출력]"
+
+
+def _apply_delivery_date(o: Order, v: dict, ctx: Context) -> str:
+    o.delivery_date = v["delivery_date"]
+    return "[배송완료일 : %s]" % o.delivery_date.isoformat()
+
+
 @dataclass(frozen=True)
 class Operation:
     name: str
@@ -221,6 +273,7 @@ class Operation:
     apply: Callable
     bulk: bool = False
     danger: bool = False
+    group: str = "cs"     # "cs" (seed 002 operations) or "payment" (payments & fulfilment dates)
 
 
 OPERATIONS: dict[str, Operation] = {op.name: op for op in [
@@ -252,13 +305,27 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     Operation("set_handling_status", N_("Change handling status"), [
         Field("handling_status", N_("Handling status"), kind="choice", choices=_status_choices),
     ], _check_any, _apply_set_handling_status, bulk=True),
+    Operation("set_payment_status", N_("Change payment status"), [
+        Field("payment_status", N_("Payment status"), kind="choice", required=True,
+              choices=_payment_status_choices),
+    ], _check_any, _apply_set_payment_status, bulk=True, group="payment"),
+    Operation("set_payment_method", N_("Change payment method"), [
+        Field("payment_method", N_("Payment method"), kind="choice", required=True,
+              choices=_payment_method_choices),
+    ], _check_not_cancelled, _apply_set_payment_method, group="payment"),
+    Operation("mark_shipping_list_exported", N_("Mark shipping list exported"), [],
+              _check_export, _apply_export, bulk=True, group="payment"),
+    Operation("set_delivery_date", N_("Set delivery date"), [
+        Field("delivery_date", N_("Delivery date"), kind="date", required=True),
+    ], _check_delivery_date, _apply_delivery_date, group="payment"),
 ]}
 
 ORDER_COLUMNS = ("channel", "order_no", "received_at", "buyer_name", "buyer_phone",
                  "buyer_mobile", "recipient_name", "recipient_phone", "recipient_mobile",
                  "zip_code", "address", "ship_memo", "shipping_fee", "state", "cs_state",
                  "cancel_reason", "hold", "hold_alarm_at", "handling_status", "courier",
-                 "tracking_no", "invoiced_at", "shipped_at")
+                 "tracking_no", "invoiced_at", "shipped_at", "payment_status",
+                 "payment_method", "shipping_list_exported", "delivery_date", "subscription")
 
 
 def _require_operator(ctx: Context) -> None:
@@ -283,7 +350,7 @@ def refusal(op: Operation, order: Order) -> StateError | None:
 
 def _save(order: Order, ctx: Context, read_version: int) -> None:
     """Write the order if nobody saved it since ``read_version``; bump the version."""
-    values = {name: getattr(order, name) for name in ORDER_COLUMNS}
+    values = _snapshot(order)  # raw column values: no lazy loads of related rows
     values.update(version=read_version + 1, updated_at=ctx.now, updated_by=ctx.actor)
     try:
         with db.atomic():
@@ -349,7 +416,8 @@ def _run(op: Operation, order: Order, values: dict, ctx: Context) -> None:
                for name in ORDER_COLUMNS if before[name] != after[name]}
     if changes:
         events.raise_event(events.Event("order", order.id, events.CHANGED, ctx.now,
-                                        ctx.actor.id if ctx.actor else None, changes))
+                                        ctx.actor.id if ctx.actor else None, changes,
+                                        key=f"v{order.version}"))
 
 
 def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Order]:
@@ -358,6 +426,8 @@ def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Or
     if op is None or not op.bulk:
         raise NotFound(N_("Unknown bulk operation %(name)s."), name=name)
     _require_operator(ctx)
+    if isinstance(order_ids, (str, bytes)) or not hasattr(order_ids, "__iter__"):
+        raise ValidationError(N_("Select at least one order."), "ids")
     ids = sorted({int(i) for i in order_ids if str(i).isdigit()})
     if not ids:
         raise ValidationError(N_("Select at least one order."), "ids")
@@ -478,7 +548,7 @@ def create_order(raw: dict, ctx: Context) -> Order:
                              option_name=option.name, quantity=quantity, unit_price=price)
         history.record(order, "create", ctx.actor, ctx.now, "[주문생성 : %s]" % order_no, cs_text)
         events.raise_event(events.Event("order", order.id, events.CREATED, ctx.now,
-                                        ctx.actor.id if ctx.actor else None))
+                                        ctx.actor.id if ctx.actor else None, key="v1"))
     return get(order.id)
 
 

@@ -62,6 +62,10 @@ def orders_dicts(orders: list[Order], tz, with_history: bool = False) -> list[di
                           "address": o.address, "memo": o.ship_memo},
             "courier": o.courier, "tracking_no": o.tracking_no,
             "invoiced_at": clock.iso(o.invoiced_at, tz), "shipped_at": clock.iso(o.shipped_at, tz),
+            "payment_status": o.payment_status, "payment_method": o.payment_method,
+            "shipping_list_exported": o.shipping_list_exported,
+            "delivery_date": o.delivery_date.isoformat() if o.delivery_date else None,
+            "subscription_id": o.subscription_id, "buyer_email": o.buyer_email,
             "shipping_fee": o.shipping_fee,
             # Order.total would query the lines again; the same sum over the loaded ones
             "total": sum(line.amount for line in order_lines) + o.shipping_fee,
