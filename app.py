@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import IntegrityError
 
-from engine import clock, demo, sending, store, users
+from engine import clock, demo, rules, sending, store, users
 from engine.models import User, db, utcnow
 from engine.scheduler import Ticker
 
@@ -113,6 +113,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         bootstrap(app)
 
     app.extensions["ruledesk.providers"] = sending.Providers.from_settings(os.environ)
+    rules.install()  # committed changes run the automation rules
     if app.config["SCHEDULER"]:
         start_scheduler(app)
 
