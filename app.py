@@ -119,7 +119,60 @@ def create_app(test_config: dict | None = None) -> Flask:
 
     from views import register
     register(app)
+    register_cli(app)
     return app
+
+
+def register_cli(app: Flask) -> None:
+    """``flask config check|load|export``: the declared data in TOML files."""
+    import click
+
+    from engine import config
+
+    config_dir = Path(os.environ.get("RULEDESK_CONFIG_DIR", ROOT / "config"))
+
+    def _paths(files):
+        return [Path(f) for f in files] or config.default_paths(config_dir)
+
+    group = click.Group("config", help="Check, load and export declared data (config/*.toml).")
+
+    @group.command("check")
+    @click.argument("files", nargs=-1, type=click.Path())
+    def check(files):
+        """Validate FILES (default: config/*.toml) and print file:line: message."""
+        problems = config.check(_paths(files))
+        for problem in problems:
+            click.echo(str(problem), err=True)
+        if problems:
+            raise SystemExit(1)
+        click.echo(f"ok: {len(_paths(files))} file(s)")
+
+    @group.command("load")
+    @click.argument("files", nargs=-1, type=click.Path())
+    def load(files):
+        """Apply FILES (default: config/*.toml) all or nothing."""
+        from engine.errors import ConfigError
+        try:
+            report = config.load(_paths(files))
+        except ConfigError as exc:
+            click.echo(exc.render(), err=True)
+            raise SystemExit(1)
+        click.echo(f"loaded: {report.created} created, {report.changed} changed, "
+                   f"{report.unchanged} unchanged")
+
+    @group.command("export")
+    @click.option("--out", type=click.Path(), default=None,
+                  help="Write to this file instead of standard output.")
+    def export(out):
+        """Write the store's declared data as TOML that loads back unchanged."""
+        text = config.export()
+        if out:
+            Path(out).write_text(text, encoding="utf-8")
+            click.echo(f"written: {out}")
+        else:
+            click.echo(text, nl=False)
+
+    app.cli.add_command(group)
 
 
 def start_scheduler(app: Flask) -> threading.Event:

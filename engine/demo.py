@@ -3,19 +3,21 @@
 Deterministic (a seeded Random and a given ``now``), so tests can count on its shape:
 4 channels in 2 groups, 5 suppliers, 50 products with options and 5 price tiers, and 300
 Korean orders spread over the last 30 days in every state, each with 1–5 lines of quantity
-1–5. Orders are moved through their states with the real operations, so their CS history
+1–5, some of them on subscriptions; the shipped presets (config/presets: the ecforce rules)
+are loaded and enabled. Orders are moved through their states with the real operations, so their CS history
 reads exactly as if agents had worked them.
 """
 from __future__ import annotations
 
 import datetime as dt
 import random
+from pathlib import Path
 import secrets
 
 from engine import clock, orders, users
 from engine.models import (
     CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
-    PaymentMethod, PaymentStatus, Product, ProductOption, Supplier, User, db,
+    PaymentMethod, PaymentStatus, Product, ProductOption, Subscription, Supplier, User, db,
 )
 
 COURIERS = ["CJ대한통운", "한진택배", "롯데택배", "우체국택배", "로젠택배", "경동택배"]
@@ -147,9 +149,23 @@ def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
                         stock=rng.randint(0, 300)))
                     code += 1
     _load_orders(rng, now, operators, channels, options, order_count)
+    load_presets()
+
+
+PRESETS = Path(__file__).resolve().parent.parent / "config" / "presets"
+
+
+def load_presets() -> None:
+    """Turn on the shipped presets (the ecforce rules), so a newcomer sees them work."""
+    from engine import config
+    config.load(sorted(PRESETS.glob("*.toml")))
 
 
 def _load_orders(rng, now, operators, channels, options, count) -> None:
+    subscriptions = [Subscription.create(customer_name=_name(rng), customer_phone=_mobile(rng),
+                                         product_name=rng.choice(options).product.name,
+                                         created_at=now - dt.timedelta(days=90))
+                     for _ in range(12)]
     couriers = [c.name for c in Courier.ordered()]
     reasons = [r.name for r in CancelReason.ordered()]
     statuses = list(HandlingStatus.ordered())
@@ -175,7 +191,11 @@ def _load_orders(rng, now, operators, channels, options, count) -> None:
                 recipient_phone="" if rng.random() < 0.8 else "02-%03d-%04d" % (
                     rng.randint(200, 999), rng.randint(0, 9999)),
                 zip_code=zip_code, address=address, ship_memo=rng.choice(MEMOS),
-                shipping_fee=rng.choice([0, 0, 3000]))
+                shipping_fee=rng.choice([0, 0, 3000]),
+                buyer_email=f"buyer{n:03d}@example.com",
+                payment_method="代金引換" if rng.random() < 0.15 else "クレジットカード",
+                payment_status=rng.choice(["与信審査完了", "与信審査完了", "仮売上完了"]),
+                subscription=rng.choice(subscriptions) if rng.random() < 0.2 else None)
             for option in rng.sample(options, rng.randint(1, 5)):
                 OrderLine.create(order=order, option=option, product_code=option.product.code,
                                  product_name=option.product.name, option_code=option.code,

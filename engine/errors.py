@@ -12,6 +12,8 @@ class EngineError(Exception):
 
     status = 400
     code = "invalid"
+    # params that hold message ids themselves (a field label, a state label)
+    TRANSLATED_PARAMS = ("label", "state")
 
     def __init__(self, message: str, field: str | None = None, **params):
         super().__init__(message % params if params else message)
@@ -23,15 +25,17 @@ class EngineError(Exception):
     def render(self, gettext=lambda s: s) -> str:
         """Return the message translated with ``gettext`` and filled with its params.
 
-        A ``label`` param is a field label (an English message id too), so it is translated
-        with the message: "운송장번호 항목은 숫자만…", not "Tracking number 항목은…".
+        ``label`` and ``state`` params are message ids too (a field label, a state label), so
+        they are translated with the message: "송장번호 항목은…", not "Tracking number 항목은…".
         """
         text = gettext(self.message)
         if not self.params:
             return text
         params = dict(self.params)
-        if isinstance(params.get("label"), str):
-            params["label"] = gettext(params["label"])
+        for name in self.TRANSLATED_PARAMS:
+            value = params.get(name)
+            if isinstance(value, str):
+                params[name] = gettext(value)
         return text % params
 
 

@@ -345,7 +345,7 @@ def get(order_id) -> Order:
 def refusal(op: Operation, order: Order) -> StateError | None:
     """The error saying why ``op`` is refused for ``order`` now, or None if it is allowed."""
     message = op.check(order)
-    return StateError(message, state=order.state) if message else None
+    return StateError(message, state=STATE_LABELS[order.state]) if message else None
 
 
 def _save(order: Order, ctx: Context, read_version: int) -> None:
@@ -579,11 +579,11 @@ SEARCH_FIELDS = [
           choices=lambda: [(s, STATE_LABELS[s]) for s in STATES]),
     Field("cs_state", N_("CS state"), kind="choice",
           choices=lambda: [(s, CS_STATE_LABELS[s]) for s in CS_STATES]),
-    Field("hold", N_("Hold"), kind="choice", choices=_hold_choices),
+    Field("hold", N_("On hold"), kind="choice", choices=_hold_choices),
     Field("handling_status", N_("Handling status"), kind="choice",
           choices=_status_filter_choices),
     Field("q", N_("Keyword"), max_length=100,
-          placeholder=N_("Order no., 관리번호, buyer, recipient, phone, address")),
+          placeholder=N_("Order no., our order no., buyer, recipient, phone, address")),
 ]
 
 

@@ -8,10 +8,13 @@ sends email with smtplib. Each raises ``TransientError`` (retry later) or ``Perm
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import smtplib
 import ssl
 import uuid
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 
 from engine.models import Message, SenderNumber
@@ -31,6 +34,13 @@ class TransientError(DeliveryError):
 
 class PermanentError(DeliveryError):
     """Will never succeed as it is (bad number, unregistered sender, rejected template)."""
+
+
+class UncertainError(DeliveryError):
+    """The provider may have accepted the message (the request went out, no usable answer
+    came back): neither retry it nor send a fallback; it must end up "unknown" (to be
+    checked). ``deliver_due`` does not catch it yet, so the message stays "sending" until
+    its lease runs out and ``recover_stale`` marks it "unknown"."""
 
 
 @dataclass
@@ -66,44 +76,102 @@ class SolapiProvider:
             self.service.base_url = base_url.rstrip("/")
         self.pf_id = pf_id
 
-    def send(self, message: Message) -> Receipt:
-        from solapi.model import RequestMessage
-        from solapi.model.kakao.kakao_option import KakaoOption
-        from solapi.model.message_type import MessageType
+    def request(self, message: Message):
+        """The SDK's ``RequestMessage`` for one stored message."""
+        from solapi.model import KakaoOption, MessageType, RequestMessage
 
         fields = {"to": message.to, "from_": message.sender, "text": message.body}
         if message.kind == "ALIMTALK":
             template = message.template
             fields["type"] = MessageType.ATA
+            # disable_sms: SOLAPI must not send its own substitute; deliver_due queues ours
             fields["kakao_options"] = KakaoOption(
-                pf_id=self.pf_id, template_id=template.alimtalk_code if template else "",
-                variables=None, disable_sms=True)
+                pf_id=self.pf_id, template_id=(template.alimtalk_code or "") if template else "",
+                disable_sms=True)
         else:
-            fields["type"] = {"SMS": MessageType.SMS, "LMS": MessageType.LMS,
-                              "MMS": MessageType.MMS}[message.kind]
+            try:
+                fields["type"] = {"SMS": MessageType.SMS, "LMS": MessageType.LMS,
+                                  "MMS": MessageType.MMS}[message.kind]
+            except KeyError:
+                raise PermanentError(f"SOLAPI cannot send a {message.kind} message")
             if message.kind != "SMS" and message.subject:
                 fields["subject"] = message.subject
+        return RequestMessage(**fields)
+
+    def send(self, message: Message) -> Receipt:
+        import pydantic
+
         try:
-            response = self.service.send(RequestMessage(**fields))
+            request = self.request(message)
+        except pydantic.ValidationError as exc:
+            raise PermanentError(f"SOLAPI request: {exc.errors()[0].get('msg', exc)}"[:200])
+        try:
+            response = self.service.send(request)
         except Exception as exc:  # the SDK raises bare Exception(code, message) on HTTP errors
-            raise _solapi_error(exc)
+            raise _solapi_error(exc) from exc
         failed = response.failed_message_list or []
         if failed:
-            first = failed[0]
-            raise PermanentError(f"{getattr(first, 'status_code', '')} "
-                                 f"{getattr(first, 'status_message', '')}".strip())
+            raise PermanentError(_failed_text(failed))
         group = response.group_info
         return Receipt(getattr(group, "group_id", "") or "", "접수완료")
 
 
+def _failed_text(failed) -> str:
+    first = failed[0]
+    return (f"{getattr(first, 'status_code', '') or ''} "
+            f"{getattr(first, 'status_message', '') or ''}").strip() or "SOLAPI rejected it"
+
+
+TRANSIENT_CODE_MARKERS = ("TooMany", "RateLimit", "Throttl", "Internal", "Unavailable",
+                          "Timeout")
+
+
 def _solapi_error(exc: Exception) -> DeliveryError:
-    """Map SDK errors: connection problems and 429/5xx are transient, the rest permanent."""
-    text = " ".join(str(a) for a in exc.args) or exc.__class__.__name__
-    transient_markers = ("Connection", "Timeout", "429", "500", "502", "503", "504",
-                         "TooManyRequests", "InternalError")
-    if any(marker in text or marker in exc.__class__.__name__ for marker in transient_markers):
-        return TransientError(text)
-    return PermanentError(text)
+    """Map what ``SolapiMessageService.send`` raises to transient / permanent / uncertain.
+
+    solapi 5.0.3 (``solapi.lib.fetcher``): a 4xx raises ``Exception(errorCode, errorMessage)``
+    (``"UnknownError"`` when the body has no errorCode; a non-JSON 4xx body raises the
+    ``JSONDecodeError`` itself); a 5xx raises ``Exception("UnknownError", body)``; a 2xx that
+    is not JSON raises ``Exception(body)``; a 2xx that does not validate raises pydantic's
+    ``ValidationError``; every message refused raises ``MessageNotReceivedError``; network
+    problems are httpx exceptions (connect errors were already retried 3 times).
+    """
+    import httpx
+    import pydantic
+    from solapi.error.MessageNotReceiveError import MessageNotReceivedError
+
+    if isinstance(exc, MessageNotReceivedError):
+        return PermanentError(_failed_text(exc.failed_messages or [None]))
+    if isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout,
+                        httpx.WriteError, httpx.WriteTimeout, httpx.ProxyError)):
+        # the request never reached SOLAPI whole: safe to try again
+        return TransientError(f"{exc.__class__.__name__}: {exc}".rstrip(": "))
+    if isinstance(exc, (httpx.ReadTimeout, httpx.ReadError, httpx.RemoteProtocolError,
+                        httpx.CloseError)):
+        # the request went out and no answer came back: it may have been accepted
+        return UncertainError(f"{exc.__class__.__name__}: {exc}".rstrip(": "))
+    if isinstance(exc, httpx.HTTPError):   # UnsupportedProtocol, LocalProtocolError: config
+        return PermanentError(f"{exc.__class__.__name__}: {exc}".rstrip(": "))
+    if isinstance(exc, pydantic.ValidationError):
+        return UncertainError(f"SOLAPI answered something unexpected: {exc.error_count()} "
+                              f"validation errors")
+    if isinstance(exc, json.JSONDecodeError):   # a 4xx without a JSON body (a gateway's)
+        return TransientError("SOLAPI answered a client error without a JSON body")
+    args = [str(a) for a in exc.args]
+    if type(exc) is Exception and len(args) == 1:   # 2xx, body not JSON
+        return UncertainError(f"SOLAPI answered something unexpected: {args[0][:150]}")
+    if type(exc) is Exception and len(args) == 2:
+        code, text = args
+        reason = f"{code} {text}".strip()[:200]
+        if code == "UnknownError" or any(m in code for m in TRANSIENT_CODE_MARKERS):
+            return TransientError(reason)
+        return PermanentError(reason)
+    return PermanentError((" ".join(args) or exc.__class__.__name__)[:200])
+
+
+# 7-bit on the wire: with the default policy a Korean body is sent as raw 8-bit UTF-8, and
+# smtplib neither checks for 8BITMIME nor declares BODY=8BITMIME; base64 parts always pass
+MAIL_POLICY = policy.default.clone(cte_type="7bit")
 
 
 class SmtpProvider:
@@ -116,15 +184,22 @@ class SmtpProvider:
         self.host, self.port, self.username, self.password = host, port, username, password
         self.sender, self.starttls, self.timeout = sender, starttls, timeout
 
-    def send(self, message: Message) -> Receipt:
-        email = EmailMessage()
+    def compose(self, message: Message) -> EmailMessage:
+        email = EmailMessage(policy=MAIL_POLICY)
         email["From"] = message.sender or self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
-        email["Message-ID"] = f"<{message.idempotency_key.replace(':', '.')}@ruledesk>"
+        # one Message-ID per stored message, stable across retries; the idempotency key
+        # itself holds the recipient's "@" and ":" and would make an invalid msg-id
+        digest = hashlib.sha256(message.idempotency_key.encode()).hexdigest()[:32]
+        email["Message-ID"] = f"<{digest}@ruledesk>"
         email.set_content(message.body)
         if message.html:
             email.add_alternative(message.html, subtype="html")
+        return email
+
+    def send(self, message: Message) -> Receipt:
+        email = self.compose(message)
         try:
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
@@ -132,13 +207,33 @@ class SmtpProvider:
                 if self.username:
                     smtp.login(self.username, self.password)
                 refused = smtp.send_message(email)
-        except (smtplib.SMTPServerDisconnected, smtplib.SMTPConnectError, OSError) as exc:
-            raise TransientError(str(exc) or exc.__class__.__name__)
-        except smtplib.SMTPResponseException as exc:
-            error = TransientError if 400 <= exc.smtp_code < 500 else PermanentError
-            raise error(f"{exc.smtp_code} {exc.smtp_error!r}")
+        # smtplib's exceptions are all OSErrors: the specific ones must come first
         except smtplib.SMTPRecipientsRefused as exc:
-            raise PermanentError(str(exc.recipients))
+            raise _smtp_refused(exc.recipients)
+        except smtplib.SMTPResponseException as exc:   # incl. connect/sender/data/auth
+            raise _smtp_reply(exc.smtp_code, exc.smtp_error)
+        except smtplib.SMTPNotSupportedError as exc:    # e.g. no STARTTLS: configuration
+            raise PermanentError(str(exc) or exc.__class__.__name__)
+        except (smtplib.SMTPException, OSError) as exc:  # down, disconnected, timed out
+            raise TransientError(str(exc) or exc.__class__.__name__)
         if refused:
-            raise PermanentError(str(refused))
+            raise _smtp_refused(refused)
         return Receipt(email["Message-ID"], "250 OK")
+
+
+def _smtp_text(reply) -> str:
+    if isinstance(reply, bytes):
+        return reply.decode("utf-8", "replace")
+    return str(reply)
+
+
+def _smtp_reply(code: int, reply) -> DeliveryError:
+    """5xx is final; 4xx (and smtplib's odd -1) is worth another try."""
+    error = PermanentError if 500 <= code < 600 else TransientError
+    return error(f"{code} {_smtp_text(reply)}"[:200])
+
+
+def _smtp_refused(recipients: dict) -> DeliveryError:
+    """{address: (code, reply)} of refused recipients (one per message here)."""
+    address, (code, reply) = next(iter(recipients.items()))
+    return _smtp_reply(code, reply)

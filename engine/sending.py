@@ -66,6 +66,14 @@ ORDER_VARIABLES: dict[str, Callable[[Order], object]] = {
 }
 
 
+# Japanese names for the same values, so a Japanese shop writes #{注文番号}, not #{주문번호}
+ORDER_VARIABLES.update({alias: ORDER_VARIABLES[name] for alias, name in {
+    "管理番号": "관리번호", "注文番号": "주문번호", "販売チャネル": "판매처", "購入者": "구매자",
+    "受取人": "수령자", "受取人電話番号": "수령자연락처", "住所": "주소", "商品名": "상품명",
+    "注文金額": "주문금액", "配送業者": "택배사", "送り状番号": "송장번호", "対応状況": "처리상태",
+}.items()})
+
+
 def order_variables(order: Order) -> dict[str, object]:
     return {name: get(order) for name, get in ORDER_VARIABLES.items()}
 

@@ -89,3 +89,28 @@ def test_old_store_is_migrated_forward_keeping_its_orders(tmp_path):
         assert (order.buyer_email, order.payment_status, order.shipping_list_exported) == (
             "", None, False)
         assert store.migrate_store(migrated) == []
+
+
+def test_demo_turns_the_ecforce_rules_on_and_they_fire_from_the_console(app):
+    """A newcomer's demo: enter an invoice in the console, the preset rules answer."""
+    from engine import rules
+    from engine.models import Message, Rule, RuleRun
+    from tests.conftest import PASSWORD
+
+    demo.load(dt.datetime(2026, 11, 25, 6, 0), order_count=20)
+    assert Rule.select().where(Rule.enabled == True).count() == 12  # noqa: E712
+    order = Order.select().where((Order.state == "접수") & (Order.cs_state == "정상")
+                                 & (Order.hold == False)).first()  # noqa: E712
+    client = app.test_client()
+    assert client.post("/login", data={"username": "master",
+                                       "password": PASSWORD}).status_code == 302
+    response = client.post(f"/orders/{order.id}/op/invoice",
+                           data={"courier": "CJ대한통운", "tracking_no": "998877665544",
+                                 "version": order.version})
+    assert response.status_code == 200
+    fresh = Order.get_by_id(order.id)
+    assert fresh.handling_status.name == "発送完了"
+    mail = Message.get(Message.order == order.id)
+    assert mail.kind == "EMAIL" and mail.to == order.buyer_email and "998877665544" in mail.body
+    assert RuleRun.get(RuleRun.record_id == order.id).outcome == "done"
+    rules.forget_index()

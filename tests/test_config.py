@@ -1,0 +1,107 @@
+"""Declared data in TOML files: positioned errors, all-or-nothing loads, a round trip."""
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from engine import config
+from engine.errors import ConfigError
+from engine.models import HandlingStatus, MessageTemplate, Rule, RuleChange
+
+PRESET = Path(__file__).resolve().parent.parent / "config" / "presets" / "ecforce.toml"
+
+
+def write(tmp_path, name, text):
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text), encoding="utf-8")
+    return path
+
+
+def test_ecforce_preset_checks_and_loads_every_seed_rule(world):
+    assert config.check([PRESET]) == []
+    report = config.load([PRESET])
+    assert Rule.select().count() == 12 and report.created > 12
+    assert HandlingStatus.select().where(HandlingStatus.name == "発送準備中").exists()
+    assert MessageTemplate.get(MessageTemplate.name == "発送完了メール").kind == "email"
+    again = config.load([PRESET])
+    assert (again.created, again.changed) == (0, 0)
+
+
+def test_syntax_error_names_the_line(world, tmp_path):
+    path = write(tmp_path, "bad.toml", """\
+        [[rules]]
+        name = "x"
+        trigger = { event = "created" }
+        actions = [{ type = "hold" }
+        """)
+    problems = config.check([path])
+    assert problems and problems[0].line == 4 and str(problems[0]).startswith(f"{path}:4:")
+    path.write_text('[[rules]]\nname = "x\ntrigger = 1\n', encoding="utf-8")
+    assert config.check([path])[0].line == 2
+
+
+def test_schema_errors_name_file_line_and_change_nothing(world, tmp_path):
+    path = write(tmp_path, "rules.toml", """\
+        [[handling_statuses]]
+        name = "새상태"
+        color = "#123456"
+
+        [[rules]]
+        name = "좋은 규칙"
+        trigger = { event = "created" }
+        actions = [{ type = "hold" }]
+
+        [[rules]]
+        name = "나쁜 규칙"
+        trigger = { event = "created" }
+        when = 'totl > 3'
+        actions = [{ type = "hold" }]
+        """)
+    problems = config.check([path])
+    assert [p.line for p in problems] == [13]
+    assert "totl" in problems[0].message and "total" in problems[0].message
+    with pytest.raises(ConfigError):
+        config.load([path])
+    assert Rule.select().count() == 0
+    assert not HandlingStatus.select().where(HandlingStatus.name == "새상태").exists()
+
+
+def test_unknown_section_is_reported(world, tmp_path):
+    path = write(tmp_path, "x.toml", """\
+        [[rulez]]
+        name = "x"
+        """)
+    assert "unknown section" in config.check([path])[0].message
+
+
+def test_export_loads_back_unchanged(world, tmp_path):
+    config.load([PRESET])
+    exported = config.export()
+    path = write(tmp_path, "export.toml", exported)
+    report = config.load([path])
+    assert (report.created, report.changed) == (0, 0) and report.unchanged > 20
+    assert config.export() == exported
+
+
+def test_a_file_wins_over_a_form_edit_and_history_keeps_it(world, tmp_path):
+    config.load([PRESET])
+    rule = Rule.get(Rule.name == "代金引換 → 再オーソリ")
+    from engine import rules
+    rules.save_rule(world.admin, {**rules.rule_as_data(rule), "enabled": False}, rule.id)
+    report = config.load([PRESET])
+    assert report.changed == 1 and Rule.get_by_id(rule.id).enabled
+    assert [c.change for c in RuleChange.select().where(RuleChange.rule_id == rule.id)
+            .order_by(RuleChange.id)] == ["create", "update", "update"]
+
+
+def test_flask_config_commands(app, world, tmp_path):
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["config", "check", str(PRESET)])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(args=["config", "load", str(PRESET)])
+    assert result.exit_code == 0 and "created" in result.output
+    out = tmp_path / "export.toml"
+    assert runner.invoke(args=["config", "export", "--out", str(out)]).exit_code == 0
+    bad = write(tmp_path, "bad.toml", "[[rules]]\nname = 1\n")
+    result = runner.invoke(args=["config", "load", str(bad)])
+    assert result.exit_code == 1 and f"{bad}:" in result.output
