@@ -8,6 +8,7 @@ recipient and after substitution, before anything is stored or sent.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass, field
 
@@ -33,6 +34,11 @@ NIGHT_START, NIGHT_END = dt.time(21, 0), dt.time(8, 0)
 
 def unsendable_chars(text: str) -> list[str]:
     """Characters carriers cannot carry (most emoji), each listed once, in order."""
+    try:
+        text.encode(CARRIER_ENCODING)
+        return []
+    except UnicodeEncodeError:
+        pass
     seen = []
     for char in text:
         try:
@@ -45,6 +51,10 @@ def unsendable_chars(text: str) -> list[str]:
 
 def byte_length(text: str) -> int:
     """Bytes as carriers count them: CP949, Hangul 2, ASCII 1; an unsendable char counts 2."""
+    try:
+        return len(text.encode(CARRIER_ENCODING))   # the common case: one C-level call
+    except UnicodeEncodeError:
+        pass
     total = 0
     for char in text:
         try:
@@ -70,8 +80,11 @@ class Classification:
 
 def classify(text: str, subject: str = "", has_image: bool = False) -> Classification:
     """SMS up to 90 bytes, else LMS up to 2,000 (subject ≤ 40 bytes); an image makes it MMS."""
-    size = byte_length(text)
-    subject_size = byte_length(subject or "")
+    try:  # the common case, one encode each; the slow per-character path only on failure
+        size, bad = len(text.encode(CARRIER_ENCODING)), []
+    except UnicodeEncodeError:
+        size, bad = byte_length(text), unsendable_chars(text)
+    subject_size = byte_length(subject) if subject else 0
     kind = MMS if has_image else (SMS if size <= SMS_MAX_BYTES and not subject else LMS)
     result = Classification(kind, size, subject_size)
     if not text.strip():
@@ -82,7 +95,8 @@ def classify(text: str, subject: str = "", has_image: bool = False) -> Classific
     if subject_size > SUBJECT_MAX_BYTES:
         result.problems.append((N_("The subject is %(n)d bytes; at most %(max)d are allowed."),
                                 {"n": subject_size, "max": SUBJECT_MAX_BYTES}))
-    bad = unsendable_chars(text + (subject or ""))
+    if subject:
+        bad += [c for c in unsendable_chars(subject) if c not in bad]
     if bad:
         result.problems.append((N_("These characters cannot be sent by SMS: %(chars)s"),
                                 {"chars": " ".join(bad)}))
@@ -109,9 +123,22 @@ def check_placeholders(text: str, known: set[str] | list[str], field_name: str =
                               known=", ".join("#{%s}" % k for k in known))
 
 
+@functools.lru_cache(maxsize=256)
+def _compiled_template(text: str) -> tuple[str, tuple[str, ...]]:
+    """A template turned once into a positional ``str.format`` string and its names."""
+    parts = PLACEHOLDER.split(text)
+    literal = [p.replace("{", "{{").replace("}", "}}") for p in parts[0::2]]
+    names = tuple(parts[1::2])
+    return "".join(lit + ("{%d}" % i if i < len(names) else "")
+                   for i, lit in enumerate(literal)), names
+
+
 def substitute(text: str, values: dict[str, object]) -> str:
     """Fill ``#{name}`` placeholders; a missing value leaves an empty string."""
-    return PLACEHOLDER.sub(lambda m: str(values.get(m.group(1), "") or ""), text or "")
+    pattern, names = _compiled_template(text or "")
+    if not names:
+        return text or ""
+    return pattern.format(*[str(values.get(name, "") or "") for name in names])
 
 
 def matches_template(template: str, text: str) -> bool:

@@ -39,8 +39,7 @@ class PermanentError(DeliveryError):
 class UncertainError(DeliveryError):
     """The provider may have accepted the message (the request went out, no usable answer
     came back): neither retry it nor send a fallback; it must end up "unknown" (to be
-    checked). ``deliver_due`` does not catch it yet, so the message stays "sending" until
-    its lease runs out and ``recover_stale`` marks it "unknown"."""
+    checked); ``deliver_due`` marks it so at once."""
 
 
 @dataclass

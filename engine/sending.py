@@ -25,7 +25,7 @@ from engine.messaging import ALIMTALK, EMAIL, SMS
 from engine.models import (
     Message, MessageTemplate, Order, OrderLine, RecipientConsent, SenderNumber, User, db,
 )
-from engine.providers import OutboxProvider, PermanentError, TransientError
+from engine.providers import OutboxProvider, PermanentError, TransientError, UncertainError
 from engine.schema import Field, parse
 from engine.text import N_
 from engine.users import require
@@ -215,6 +215,7 @@ def compose(values: dict, recipients: list[Recipient], now: dt.datetime, tz) -> 
     subject_source = values.get("subject") or (template.subject if template else "")
     is_ad = bool(values.get("is_ad") or (template.is_ad if template else False))
     known = set(ORDER_VARIABLES) if any(r.order for r in recipients) else set()
+    known |= {name for r in recipients for name in r.variables}
     for name, text in (("text", body_source), ("subject", subject_source)):
         unknown = [n for n in messaging.placeholders(text) if n not in known]
         if unknown:
@@ -331,28 +332,45 @@ def enqueue(drafts: list[Draft], batch: str, actor: User | None, now: dt.datetim
 
     A draft whose key is already stored (a double click, a retried request, a rule firing
     again for the same event) is counted as a duplicate and not stored again; drafts with
-    problems are skipped and returned so the screen can list them.
+    problems are skipped and returned so the screen can list them. Rows go in with one
+    multi-row ``INSERT … ON CONFLICT DO NOTHING`` per chunk: the unique key, not a prior
+    read, is what guarantees "once" when two requests race.
     """
-    stored, duplicates, skipped = [], 0, []
+    skipped, rows = [], {}
+    for draft in drafts:
+        if not draft.ok:
+            skipped.append(draft)
+            continue
+        idem = (key(draft) if key else default_key(batch, draft))[:200]
+        rows.setdefault(idem, {
+            "idempotency_key": idem, "batch": batch, "channel": draft.channel,
+            "kind": draft.kind, "status": "queued", "provider": provider,
+            "sender": sender if draft.kind != EMAIL else "", "to": draft.recipient.to,
+            "subject": draft.subject, "body": draft.body, "html": draft.html,
+            "bytes": draft.bytes, "is_ad": draft.is_ad, "template": template_id,
+            "order": draft.recipient.order.id if draft.recipient.order else None,
+            "operator": actor.id if actor else None, "requested_at": now,
+            "send_after": draft.send_after or now, "attempts": 0, "carrier_result": "",
+            "error": ""})
+    keys = list(rows)
     with db.atomic():
-        for draft in drafts:
-            if not draft.ok:
-                skipped.append(draft)
-                continue
-            idem = (key(draft) if key else default_key(batch, draft))[:200]
-            try:
-                with db.atomic():  # a savepoint: a duplicate key undoes only this row
-                    stored.append(Message.create(
-                        idempotency_key=idem, batch=batch, channel=draft.channel,
-                        kind=draft.kind, status="queued", provider=provider,
-                        sender=sender if draft.kind != EMAIL else "", to=draft.recipient.to,
-                        subject=draft.subject, body=draft.body, html=draft.html,
-                        bytes=draft.bytes, is_ad=draft.is_ad, template=template_id,
-                        order=draft.recipient.order, operator=actor, requested_at=now,
-                        send_after=draft.send_after or now))
-            except IntegrityError:
-                duplicates += 1
-    return SendResult(batch, stored, duplicates, skipped)
+        before = _max_message_id()
+        for start in range(0, len(keys), ENQUEUE_CHUNK):
+            chunk = [rows[k] for k in keys[start:start + ENQUEUE_CHUNK]]
+            Message.insert_many(chunk).on_conflict_ignore().execute()
+        stored = []
+        for start in range(0, len(keys), ENQUEUE_CHUNK):
+            stored += list(Message.select().where(
+                Message.idempotency_key.in_(keys[start:start + ENQUEUE_CHUNK])
+                & (Message.id > before)).order_by(Message.id))
+    return SendResult(batch, stored, len(drafts) - len(skipped) - len(stored), skipped)
+
+
+ENQUEUE_CHUNK = 200
+
+
+def _max_message_id() -> int:
+    return Message.select(fn.MAX(Message.id)).scalar() or 0
 
 
 # --- delivering ---------------------------------------------------------------------------
@@ -442,6 +460,8 @@ def deliver_due(now: dt.datetime, providers: Providers, limit: int = 200,
             _finish(message, "failed", error=exc.reason, carrier_result=exc.reason)
             if message.kind == ALIMTALK:
                 _queue_fallback(message, now)
+        except UncertainError as exc:  # may have been accepted: never resend, have it checked
+            _finish(message, "unknown", error=exc.reason, carrier_result=exc.reason)
         else:
             _finish(message, "sent", sent_at=now, provider_id=receipt.provider_id,
                     carrier_result=receipt.carrier_result, error="",

@@ -116,3 +116,9 @@ def test_ads_wait_out_the_night_without_consent(clock, consent, release):
     now = dt.datetime(2026, 11, 25, *clock, tzinfo=SEOUL)
     expected = dt.datetime(2026, 11, release[0], release[1], tzinfo=SEOUL) if release else None
     assert m.ad_release_time(now, consent) == expected
+
+
+def test_substitute_keeps_literal_braces_and_blanks_missing_values():
+    assert m.substitute("{쿠폰} #{수령자}님 {{x}} #{없음}!", {"수령자": "장유리"}) == \
+        "{쿠폰} 장유리님 {{x}} !"
+    assert m.substitute("치환 없음 {0}", {}) == "치환 없음 {0}"
