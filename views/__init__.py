@@ -3,8 +3,11 @@ from __future__ import annotations
 
 
 def register(app):
-    from views import api, api_messages, auth, catalog, messages, orders, settings, web
+    from views import (
+        api, api_messages, api_rules, auth, catalog, messages, orders, rules, settings, web,
+    )
 
     web.init_app(app)
-    for module in (auth, orders, messages, catalog, settings, api, api_messages):
+    for module in (auth, orders, messages, rules, catalog, settings, api, api_messages,
+                   api_rules):
         app.register_blueprint(module.bp)
