@@ -210,8 +210,10 @@ def bootstrap(app: Flask) -> None:
         print(message, file=sys.stderr, flush=True)
     demo.load_choice_lists()
     if app.config["DEMO"]:
+        from engine.demo_messages import load_message_demo
         actor = master or User.get_or_none(User.role == "master")
         demo.load(utcnow(), actor)
+        load_message_demo(utcnow(), actor)
 
 
 def main() -> None:

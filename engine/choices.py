@@ -1,4 +1,5 @@
-"""The configurable lists the order dialogs use: handling statuses, couriers, cancel reasons.
+"""The configurable lists the order dialogs use: handling statuses, couriers, cancel reasons,
+payment statuses and payment methods.
 
 One generic implementation, parametrised by a ``ChoiceList`` (model + field schema), so the
 three lists add, rename, recolour, reorder and deactivate the same way. Names are unique per
@@ -14,7 +15,9 @@ from peewee import ForeignKeyField, IntegrityError, fn
 
 from engine.catalog import as_id, require_settings
 from engine.errors import NotFound, ValidationError
-from engine.models import CancelReason, Courier, HandlingStatus, Order, db
+from engine.models import (
+    CancelReason, Courier, HandlingStatus, Order, PaymentMethod, PaymentStatus, db,
+)
 from engine.schema import Field, parse
 from engine.text import N_
 
@@ -53,6 +56,13 @@ LISTS: dict[str, ChoiceList] = {c.key: c for c in [
                (NAME, ACTIVE), "cancel_reason",
                N_("The reasons offered when an order is cancelled. Cancelled orders keep the "
                   "reason they were given.")),
+    ChoiceList("payment_statuses", PaymentStatus, N_("Payment statuses"), N_("Payment status"),
+               (NAME, ACTIVE), "payment_status",
+               N_("The payment statuses (決済状況) a gateway or a person can set; rules can "
+                  "react when an order's payment status becomes one of them.")),
+    ChoiceList("payment_methods", PaymentMethod, N_("Payment methods"), N_("Payment method"),
+               (NAME, ACTIVE), "payment_method",
+               N_("The payment methods an order can have (e.g. 代金引換 for cash on delivery).")),
 ]}
 
 

@@ -335,8 +335,8 @@ def _require_operator(ctx: Context) -> None:
 
 
 def get(order_id) -> Order:
-    order = (Order.select(Order, Channel).join(Channel).where(Order.id == order_id).first()
-             if str(order_id).isdigit() else None)
+    order = (Order.select(Order, Channel).join(Channel).where(Order.id == int(order_id)).first()
+             if str(order_id).isdigit() and 0 < int(order_id) < 2**31 else None)
     if order is None:
         raise NotFound(N_("Order %(id)s does not exist."), id=order_id)
     return order
@@ -498,8 +498,8 @@ def _parse_lines(raw_lines, tz) -> list[tuple[ProductOption, int, int]]:
         price = values["price"] if values.get("price") is not None else option.price_a
         parsed.append((option, values["quantity"], price))
     if errors:
-        first = next(iter(errors.values()))
-        raise ValidationError(first.message, first.field, errors=errors, **first.params)
+        field_name, first = next(iter(errors.items()))
+        raise ValidationError(first.message, field_name, errors=errors, **first.params)
     return parsed
 
 
@@ -528,8 +528,8 @@ def create_order(raw: dict, ctx: Context) -> Order:
     except ValidationError as exc:
         errors.update(exc.errors)
     if errors:
-        first = next(iter(errors.values()))
-        raise ValidationError(first.message, first.field, errors=errors, **first.params)
+        field_name, first = next(iter(errors.items()))
+        raise ValidationError(first.message, field_name, errors=errors, **first.params)
     channel_id = int(values.pop("channel"))
     cs_text = values.pop("cs_text")
     with events.collecting(), db.atomic():

@@ -7,6 +7,7 @@ JSON API body are both parsed by ``parse`` against them, and every problem comes
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field as dc_field
 from typing import Any, Callable, Mapping
 
@@ -16,6 +17,7 @@ from engine import clock
 from engine.errors import ValidationError
 from engine.text import N_
 
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and newlines are fine
 KINDS = ("text", "textarea", "int", "digits", "choice", "datetime", "date", "bool", "phone", "ref")
 
 
@@ -56,6 +58,9 @@ def _parse_one(f: Field, value: Any, tz) -> Any:
         if not isinstance(value, (str, int)) or isinstance(value, bool):
             raise ValidationError(N_("%(label)s must be text."), f.name, label=f.label)
         value = str(value).strip()
+        if CONTROL.search(value):
+            raise ValidationError(N_("%(label)s contains invisible control characters."),
+                                  f.name, label=f.label)
         if f.max_length and len(value) > f.max_length:
             raise ValidationError(N_("%(label)s is too long (at most %(n)d characters)."),
                                   f.name, label=f.label, n=f.max_length)

@@ -17,13 +17,14 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import phonenumbers
-from peewee import IntegrityError, fn
+from peewee import JOIN, IntegrityError, fn
 
 from engine import clock, messaging
 from engine.errors import NotFound, ValidationError
 from engine.messaging import ALIMTALK, EMAIL, SMS
 from engine.models import (
-    Message, MessageTemplate, Order, OrderLine, RecipientConsent, SenderNumber, User, db,
+    Channel, HandlingStatus, Message, MessageTemplate, Order, OrderLine, RecipientConsent,
+    SenderNumber, User, db,
 )
 from engine.providers import OutboxProvider, PermanentError, TransientError, UncertainError
 from engine.schema import Field, parse
@@ -43,11 +44,20 @@ def backoff(attempts: int) -> dt.timedelta:
 # --- what a placeholder can say about an order ---------------------------------------------
 
 def _goods(order: Order) -> str:
-    lines = list(order.lines)
+    lines = getattr(order, "page_lines", None)  # preloaded lines, when there are
+    if lines is None:
+        lines = list(order.lines)
     if not lines:
         return ""
     extra = len(lines) - 1
     return lines[0].product_name + (f" 외 {extra}건" if extra else "")
+
+
+def _total(order: Order) -> int:
+    lines = getattr(order, "page_lines", None)
+    if lines is None:
+        return order.total
+    return sum(line.amount for line in lines) + order.shipping_fee
 
 
 ORDER_VARIABLES: dict[str, Callable[[Order], object]] = {
@@ -59,7 +69,7 @@ ORDER_VARIABLES: dict[str, Callable[[Order], object]] = {
     "수령자연락처": lambda o: o.recipient_mobile or o.recipient_phone,
     "주소": lambda o: o.address,
     "상품명": _goods,
-    "주문금액": lambda o: f"{o.total:,}",
+    "주문금액": lambda o: f"{_total(o):,}",
     "택배사": lambda o: o.courier or "",
     "송장번호": lambda o: o.tracking_no or "",
     "처리상태": lambda o: o.handling_status.name if o.handling_status_id else "",
@@ -136,8 +146,19 @@ def _phone_digits(value: str) -> str:
 
 
 def recipients_for_orders(order_ids, channel: str) -> list[Recipient]:
-    ids = sorted({int(i) for i in order_ids if str(i).isdigit()})
-    found = {o.id: o for o in Order.select().where(Order.id.in_(ids or [0]))}
+    """Each order's recipient and placeholder values, in a fixed number of queries."""
+    ids = sorted({int(i) for i in order_ids if str(i).isdigit() and 0 < int(i) < 2**31})
+    found = {}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        query = (Order.select(Order, Channel, HandlingStatus).join(Channel).switch(Order)
+                 .join(HandlingStatus, JOIN.LEFT_OUTER).where(Order.id.in_(chunk)))
+        lines: dict[int, list] = {}
+        for line in OrderLine.select().where(OrderLine.order.in_(chunk)).order_by(OrderLine.id):
+            lines.setdefault(line.order_id, []).append(line)
+        for order in query:
+            order.page_lines = lines.get(order.id, [])  # as orders.paginate preloads them
+            found[order.id] = order
     missing = [i for i in ids if i not in found]
     if missing:
         raise NotFound(N_("Order %(id)s does not exist."), id=missing[0])

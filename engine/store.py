@@ -35,8 +35,7 @@ def open_database(url: str):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
     if url.startswith(("postgresql://", "postgres://")):
-        # autorollback keeps a pooled-less connection usable after a failed statement
-        return connect(url.replace("postgres://", "postgresql://", 1), autorollback=True)
+        return connect(url.replace("postgres://", "postgresql://", 1))
     raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql:// (got %(url)s)", url=url)
 
 

@@ -35,7 +35,8 @@
   document.body.addEventListener("ruledesk:closeDialog", () => {
     const dialog = document.getElementById("dialog");
     if (dialog.open) dialog.close();
-    document.getElementById("dialog-body").innerHTML = "";
+    // clear after the other events of this response were dispatched from the form
+    setTimeout(() => { if (!dialog.open) document.getElementById("dialog-body").innerHTML = ""; });
   });
   document.body.addEventListener("ruledesk:toast", (event) => ruledesk.toast(event.detail.value));
   document.body.addEventListener("htmx:responseError", (event) => {

@@ -67,8 +67,8 @@ def engine_error(call) -> EngineError:
 
 def field_error(body: str, name: str) -> str | None:
     """The error text shown beside field ``name`` (macro ``field`` or a new-order line)."""
-    label = re.search(r'<label class="field[^"]*" for="f-%s">(.*?)</label>'
-                      % re.escape(name), body, re.S)
+    label = re.search(r'<label class="field[^"]*" for="[fs]-%s">(.*?)</label>'
+                      % re.escape(name), body, re.S)  # f- in dialogs, s- in search forms
     if label:
         found = re.search(r'<small class="error"[^>]*>(.*?)</small>', label.group(1), re.S)
         return found.group(1).strip() if found else None

@@ -106,15 +106,16 @@ def _changed(order: Order | None, toast: str):
     """Close the dialog, refresh the list and (when given) swap in the order's new panel."""
     body = render("orders/_panel.html", oob=True, **_panel_context(order)) if order else ""
     response = make_response(body)
+    # closeDialog last: it empties the dialog the request came from
     response.headers["HX-Trigger"] = json.dumps(
-        {"ruledesk:closeDialog": True, "ruledesk:ordersChanged": True, "ruledesk:toast": toast})
-    response.headers["HX-Reswap"] = "none" if order is None else "innerHTML"
+        {"ruledesk:ordersChanged": True, "ruledesk:toast": toast, "ruledesk:closeDialog": True})
+    response.headers["HX-Reswap"] = "innerHTML"
     return response
 
 
-def _operation(name):
+def _operation(name, bulk=False):
     op = orders.OPERATIONS.get(name)
-    if op is None:
+    if op is None or (bulk and not op.bulk):
         from werkzeug.exceptions import NotFound
         raise NotFound()
     return op
@@ -126,7 +127,7 @@ def _defaults(op, order: Order) -> dict:
     if op.name == "set_handling_status":
         values["handling_status"] = str(order.handling_status_id or "")
     if op.name == "invoice":
-        first = Courier.ordered().first()
+        first = Courier.ordered().where(Courier.active == True).first()  # noqa: E712
         values["courier"] = order.courier or (first.name if first else "")
     if op.name == "hold":
         values["alarm_at"] = ""
@@ -138,7 +139,7 @@ def _defaults(op, order: Order) -> dict:
 @bp.route("/bulk/<name>", methods=["GET"])
 @requires("operate")
 def bulk_dialog(name):
-    op = _operation(name)
+    op = _operation(name, bulk=True)
     ids = [i for i in request.args.getlist("ids") if i.isdigit()]
     return _dialog("orders/_operation.html", op=op, order=None, ids=ids, values={}, errors={},
                    refused=None if ids else gettext("Select at least one order."))
@@ -147,7 +148,7 @@ def bulk_dialog(name):
 @bp.route("/bulk/<name>", methods=["POST"])
 @requires("operate")
 def bulk_submit(name):
-    op = _operation(name)
+    op = _operation(name, bulk=True)
     ids = request.form.getlist("ids")
     try:
         done = orders.perform_bulk(name, ids, request.form.to_dict(), ctx())

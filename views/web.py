@@ -32,7 +32,7 @@ def requires(capability: str):
                         response = current_app.response_class("", 401)
                         response.headers["HX-Redirect"] = url_for("auth.login")
                         return response
-                    return redirect(url_for("auth.login", next=request.full_path))
+                    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
                 if not users.can(current_user, capability):
                     abort(403)
             return view(*args, **kwargs)
