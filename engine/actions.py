@@ -229,6 +229,12 @@ def parse_actions(raw_actions) -> list[dict]:
                 n=index + 1, types=", ".join(ACTIONS))
             continue
         action = ACTIONS[raw["type"]]
+        known = [f.name for f in action.fields]
+        unknown = [key for key in raw if key != "type" and key not in known]
+        for key in unknown:  # a misspelt optional parameter would otherwise be dropped silently
+            errors[f"{prefix}-{key}"] = ValidationError(
+                N_("Action %(n)d: unknown parameter %(name)s; use: %(fields)s"),
+                f"{prefix}-{key}", n=index + 1, name=key, fields=", ".join(known) or "-")
         try:
             values = parse(action.fields, raw)
             if action.type in EXTRA_CHECKS:
@@ -238,6 +244,8 @@ def parse_actions(raw_actions) -> list[dict]:
                 key = name if name.startswith(prefix) else f"{prefix}-{name}"
                 errors[key] = ValidationError(N_("Action %(n)d: %(problem)s"), key, n=index + 1,
                                               problem=err.render())
+            continue
+        if unknown:
             continue
         parsed.append({"type": action.type,
                        **{k: v for k, v in values.items() if v not in (None, "")}})

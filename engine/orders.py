@@ -386,7 +386,7 @@ def perform(name: str, order_id, raw: dict, ctx: Context,
         if expected_version is not None and order.version != expected_version:
             raise _conflict(order.id, ctx)
         _run(op, order, values, ctx)
-    return order
+    return get(order.id)  # as it is now, after the rules its change set off
 
 
 def _snapshot(order: Order) -> dict:
@@ -446,7 +446,8 @@ def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Or
             raise error
         for i in ids:
             _run(op, found[i], values, ctx)
-    return [found[i] for i in ids]
+    fresh = {o.id: o for o in Order.select().where(Order.id.in_(ids))}
+    return [fresh[i] for i in ids]
 
 
 # --- manual order creation (seed: 주문생성) -------------------------------------------------

@@ -193,6 +193,8 @@ def compile_condition(text: str, record: RecordType = ORDER) -> rule_engine.Rule
     except rule_engine.EngineError as exc:
         raise ValidationError(N_("The condition cannot work: %(error)s"), "when",
                               error=exc.message)
+    except RecursionError:  # e.g. hundreds of "not not …": refused, never a 500
+        raise ValidationError(N_("The condition is nested too deeply; simplify it."), "when")
     _check_safe(compiled)
     return compiled
 
@@ -243,7 +245,7 @@ def _record_choices():
 RULE_FIELDS = [
     Field("name", N_("Name"), required=True, max_length=100),
     Field("enabled", N_("Enabled"), kind="bool"),
-    Field("order", N_("Order"), kind="int", min=0, max=100000),
+    Field("order", N_("Run order"), kind="int", min=0, max=100000),
     Field("record", N_("Record"), kind="choice", required=True, choices=_record_choices),
     Field("event", N_("Event"), kind="choice", required=True,
           choices=lambda: list(EVENTS.items())),
@@ -381,6 +383,10 @@ def revert_change(actor: User | None, change_id: int, now=None) -> Rule | None:
     if change is None:
         raise NotFound(N_("No such change."))
     rule = Rule.get_or_none(Rule.id == change.rule_id)
+    if rule is not None and RuleChange.select().where(
+            (RuleChange.rule_id == change.rule_id) & (RuleChange.change == "delete")
+            & (RuleChange.id >= change.id)).exists():
+        rule = None  # that rule was deleted since; SQLite may have given its id to another
     if change.before is None:
         if rule is not None:
             delete_rule(actor, rule.id, now)
@@ -479,8 +485,10 @@ def describe(event: events.Event) -> str:
     return f"{event.record} #{event.record_id} {event.kind}"
 
 
-def evaluate(rule: Rule, record: dict, compiled=False) -> tuple[bool, str]:
-    """Whether the rule's condition holds, and if not, which clause failed."""
+def evaluate(rule: Rule, record: dict, compiled=False,
+             explain_failure: bool = False) -> tuple[bool, str]:
+    """Whether the rule's condition holds, and (when asked: it costs a compile per clause)
+    which clause failed."""
     compiled = compiled_for(rule) if compiled is False else compiled
     if compiled is None:
         return True, ""
@@ -494,8 +502,8 @@ def evaluate(rule: Rule, record: dict, compiled=False) -> tuple[bool, str]:
         if elapsed > SLOW_SECONDS:
             log.warning("rule %s (v%s) took %.0f ms to evaluate", rule.name, rule.version,
                         elapsed * 1000)
-    if matched:
-        return True, ""
+    if matched or not explain_failure:
+        return matched, ""
     return False, explain(rule.condition, record, RECORD_TYPES[rule.trigger_record])
 
 
@@ -608,7 +616,7 @@ def dry_run(rule_or_raw, order_id, now: dt.datetime | None = None) -> dict:
         if str(order_id).isdigit() else None
     if record is None:
         raise NotFound(N_("Order %(id)s does not exist."), id=order_id)
-    matched, reason = evaluate(rule, record, compiled)
+    matched, reason = evaluate(rule, record, compiled, explain_failure=True)
     result = {"rule": rule.name, "order_id": int(order_id), "matched": matched,
               "reason": reason, "trigger": _trigger_text(rule),
               "fields": {name: _plain(record.get(name)) for name in
