@@ -267,3 +267,64 @@ def test_form_warns_about_crowded_and_conflicting_triggers(world):
                                                "status": "주문확정"}]})
     messages = [m for m, _ in rules.warnings_for(values)]
     assert len(messages) == 2
+
+
+def test_a_chain_longer_than_eight_is_cut_and_logged(world, engine_on):
+    names = [f"단계{i}" for i in range(10)]
+    for i, name in enumerate(names):
+        HandlingStatus.create(name=name, sort_order=100 + i)
+    for i in range(9):
+        rule(world, f"R{i}", "becomes", [{"type": "set_handling_status", "status": names[i + 1]}],
+             field="handling_status", value=names[i], order=i)
+    order = new_order(world)
+    first = HandlingStatus.get(HandlingStatus.name == names[0])
+    act("set_handling_status", order, handling_status=str(first.id))
+    cut = RuleRun.get(RuleRun.outcome == "loop")
+    assert cut.depth == rules.MAX_DEPTH and "R0 → R1" in cut.detail and "R7" in cut.detail
+    assert status_of(order) == names[8]          # R0…R7 ran, R8 was cut
+    assert RuleRun.select().where(RuleRun.outcome == "done").count() == 8
+
+
+def test_release_action(world, engine_on):
+    rule(world, "확정되면 보류 해제", "becomes", [{"type": "release"}], field="payment_status",
+         value="与信審査完了")
+    order = new_order(world)
+    act("hold", order)
+    act("set_payment_status", order, payment_status="与信審査完了")
+    assert not Order.get_by_id(order.id).hold
+
+
+def test_webhook_posts_a_signed_body(world, engine_on):
+    import hashlib
+    import hmac
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((self.headers.get("X-Ruledesk-Signature"), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.handle_request, daemon=True)
+    thread.start()
+    try:
+        rule(world, "웹훅", "created", [{"type": "call_webhook", "secret": "s3cret", "timeout": 5,
+                                       "url": f"http://127.0.0.1:{server.server_port}/hook"}])
+        order = new_order(world)
+        thread.join(5)
+    finally:
+        server.server_close()
+    signature, body = received[0]
+    assert signature == "sha256=" + hmac.new(b"s3cret", body, hashlib.sha256).hexdigest()
+    payload = json.loads(body)
+    assert payload["rule"] == "웹훅" and payload["record"]["id"] == order.id
+    assert RuleRun.get().outcome == "done"
