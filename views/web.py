@@ -78,6 +78,9 @@ def init_app(app):
         return local.strftime("%Y-%m-%dT%H:%M") if local else ""
 
     app.add_template_filter(translate, "errortext")
+    # globals, not a context processor: imported macros (state_badges) see them too
+    from engine.orders import CS_STATE_LABELS, STATE_LABELS
+    app.jinja_env.globals.update(state_labels=STATE_LABELS, cs_state_labels=CS_STATE_LABELS)
 
     @app.template_filter("won")
     def won(value):
