@@ -477,3 +477,32 @@ def test_monthly_counts_follow_the_local_month(world, sender, three):
     months = message_log.monthly_counts(2026, 3, TZ)
     assert [m["label"] for m in months][-2:] == ["2026-02", "2026-03"]
     assert (months[-2]["total"], months[-1]["counts"]["SMS"]) == (0, 1)
+
+
+def test_night_consent_is_recorded_and_lets_ads_go_out_at_night(app, world, login):
+    """Seed rule: ads wait out 21:00–08:00 unless the recipient agreed; agents record that."""
+    import datetime as dt
+    from engine import sending
+    from engine.models import RecipientConsent, SenderNumber
+    from engine.schema import parse
+    from tests.conftest import new_order
+
+    agent = login("agent")
+    assert agent.post("/messages/consents", data={"phone": "010-3333-4444",
+                                                  "night_ads": "1"}).status_code == 200
+    assert RecipientConsent.get().phone == "01033334444"
+    bad = agent.post("/messages/consents", data={"phone": "전화", "night_ads": "1"})
+    assert "has-error" in bad.get_data(as_text=True) and RecipientConsent.select().count() == 1
+    assert login("viewer").post("/messages/consents",
+                                data={"phone": "01012345678"}).status_code == 403
+    SenderNumber.create(number="15881234")
+    order = new_order(world, recipient_mobile="010-3333-4444")
+    values = parse(sending.SEND_FIELDS, {"channel": "sms", "sender": "15881234", "is_ad": "1",
+                                         "text": "(광고) 세일\n무료수신거부 080-123-4567"})
+    night = dt.datetime(2026, 3, 31, 13, 30)  # 22:30 in Seoul
+    drafts = sending.compose(values, sending.recipients_for_orders([order.id], "sms"), night,
+                             app.config["TZ"])
+    assert drafts[0].send_after is None
+    consent = RecipientConsent.get()
+    assert agent.post(f"/messages/consents/{consent.id}/withdraw").status_code == 200
+    assert RecipientConsent.select().count() == 0

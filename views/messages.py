@@ -18,9 +18,11 @@ from flask_babel import gettext
 from flask_login import current_user
 from peewee import fn
 
-from engine import message_log, message_templates, messaging, orders, senders, sending
+from engine import (
+    consents, message_log, message_templates, messaging, orders, senders, sending,
+)
 from engine.errors import EngineError, NotFound, ValidationError
-from engine.models import Macro, Message, MessageTemplate, Order, SenderNumber
+from engine.models import Macro, Message, MessageTemplate, Order, RecipientConsent, SenderNumber
 from engine.text import N_
 from views.web import field_errors, render, requires, translate
 
@@ -762,3 +764,38 @@ def delete_sender(sender_id):
     body, status = _senders_page()
     response = make_response(body, status)
     return _trigger(response, **{"ruledesk:toast": gettext("Sender number deleted.")})
+
+
+# --- night advertising consent ------------------------------------------------------------
+
+def _consents_page(values=None, errors=None):
+    rows = list(RecipientConsent.select().order_by(RecipientConsent.updated_at.desc()))
+    return render("messages/consents.html", "consents", rows=rows,
+                  values=values or {"night_ads": True}, errors=errors or {},
+                  fields=consents.CONSENT_FIELDS)
+
+
+@bp.route("/consents")
+@requires("read")
+def consent_list():
+    return _consents_page()
+
+
+@bp.route("/consents", methods=["POST"])
+@requires("operate")
+def record_consent():
+    raw = {f.name: request.form.get(f.name, "") for f in consents.CONSENT_FIELDS}
+    try:
+        consents.set_consent(_actor(), raw)
+    except EngineError as exc:
+        return _consents_page(raw, field_errors(exc))
+    return _trigger(make_response(_consents_page()),
+                    **{"ruledesk:toast": gettext("Consent saved.")})
+
+
+@bp.route("/consents/<int:consent_id>/withdraw", methods=["POST"])
+@requires("operate")
+def withdraw_consent(consent_id):
+    consents.withdraw(_actor(), consent_id)
+    return _trigger(make_response(_consents_page()),
+                    **{"ruledesk:toast": gettext("Consent withdrawn.")})
