@@ -439,11 +439,8 @@ class RuleRun(BaseModel):
     depth = IntegerField(default=0)
 
 
-ALL_MODELS = [
-    User, ApiToken, ChannelGroup, Channel, Supplier, Product, ProductOption,
-    HandlingStatus, Courier, CancelReason, Order, OrderLine, CsHistory,
-    SenderNumber, MessageTemplate, Macro, RecipientConsent, Message,
-    PaymentStatus, PaymentMethod, Subscription, Rule, RuleChange, RuleRun,
-]
+# Every model, in definition order (a model is defined after those it references), so the
+# test suite can empty the tables children first.
+ALL_MODELS = list(BaseModel.__subclasses__())
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "utcnow", "fn", "ALL_MODELS"]
