@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import IntegrityError
 
-from engine import clock, demo, rules, sending, store, users
+from engine import clock, demo, jobs, rules, sending, store, users
 from engine.models import User, db, utcnow
 from engine.scheduler import Ticker
 
@@ -176,7 +176,8 @@ def register_cli(app: Flask) -> None:
 
 
 def start_scheduler(app: Flask) -> threading.Event:
-    """Tick the scheduler's duties in this process (RULEDESK_SCHEDULER=0 turns it off)."""
+    """Tick the scheduler's duties in this process (RULEDESK_SCHEDULER=0 turns it off):
+    deliver queued messages, run the scheduled jobs whose slot has come."""
     database = app.extensions["ruledesk.db"]
     providers = app.extensions["ruledesk.providers"]
 
@@ -184,8 +185,13 @@ def start_scheduler(app: Flask) -> threading.Event:
         with database.connection_context():
             sending.deliver_due(utcnow(), providers)
 
+    def run_jobs():
+        with database.connection_context():
+            jobs.run_due(utcnow(), app.config["TZ"])
+
     ticker = Ticker()
     ticker.every(5, "deliver messages", deliver_messages)
+    ticker.every(20, "run scheduled jobs", run_jobs)
     stop = threading.Event()
     ticker.start(stop)
     app.extensions["ruledesk.scheduler"] = stop

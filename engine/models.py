@@ -439,6 +439,84 @@ class RuleRun(BaseModel):
     depth = IntegerField(default=0)
 
 
+# --- scheduled jobs ----------------------------------------------------------------------
+
+class Job(BaseModel):
+    """A scheduled job (seed 000): declared data; ``next_run_at`` is claimed by compare-and-swap."""
+
+    id = AutoField()
+    name = CharField(max_length=100, unique=True)
+    kind = CharField(max_length=30)
+    enabled = BooleanField(default=False)
+    weekdays = JSONField(default=list)
+    start = CharField(max_length=5, default="09:00")
+    end = CharField(max_length=5, default="18:00")
+    every_hours = IntegerField(null=True)
+    once_a_day = BooleanField(default=False)
+    skip_holidays = BooleanField(default=False)
+    holiday_country = CharField(max_length=2, default="KR")
+    blackouts = JSONField(default=list)
+    channels = JSONField(default="all")
+    lookback_days = IntegerField(null=True)
+    options = JSONField(default=dict)
+    notify = JSONField(default=dict)
+    missed = CharField(max_length=10, default="run_once")    # run_once | skip
+    next_run_at = DateTimeField(null=True, index=True)
+    last_run_at = DateTimeField(null=True)
+    last_success_at = DateTimeField(null=True)
+    version = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+
+class JobRun(BaseModel):
+    """One run of a job for one shop account (작업관리); unique per slot as the last guard."""
+
+    id = AutoField()
+    job = ForeignKeyField(Job, backref="runs", on_delete="CASCADE")
+    scheduled_for = DateTimeField()
+    channel = CharField(max_length=100, default="")
+    trigger = CharField(max_length=10, default="schedule")   # schedule | manual
+    status = CharField(max_length=12, default="running", index=True)
+    started_at = DateTimeField(default=utcnow, index=True)
+    finished_at = DateTimeField(null=True)
+    lease_until = DateTimeField(null=True)
+    counts = JSONField(default=dict)
+    error = TextField(default="")
+    detail = TextField(default="")
+
+    class Meta:
+        indexes = ((("job", "scheduled_for", "channel", "trigger"), True),)
+
+
+class JobChange(BaseModel):
+    """Scheduler change history (스케줄러 변경 내역): who changed which setting, before/after."""
+
+    id = AutoField()
+    job_id = IntegerField(index=True)
+    job_name = CharField(max_length=100)
+    actor = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    at = DateTimeField(default=utcnow, index=True)
+    before = JSONField(null=True)
+    after = JSONField(null=True)
+
+
+class Closure(BaseModel):
+    """The user's own closure days and temporary holidays (announced late, seed/domain)."""
+
+    id = AutoField()
+    day = DateField(unique=True)
+    name = CharField(max_length=60)
+
+
+class AppSetting(BaseModel):
+    """Small switches kept in the store so every process sees them (e.g. maintenance)."""
+
+    id = AutoField()
+    key = CharField(max_length=60, unique=True)
+    value = JSONField(null=True)
+
+
 # Every model, in definition order (a model is defined after those it references), so the
 # test suite can empty the tables children first.
 ALL_MODELS = list(BaseModel.__subclasses__())

@@ -530,7 +530,11 @@ class Dispatcher:
         self.run_cascade(raised)
 
     def run_cascade(self, raised: list[events.Event], index: RuleIndex | None = None,
-                    dry_run: bool = False) -> list[RuleRun]:
+                    dry_run: bool = False, entry_rules: set | None = None) -> list[RuleRun]:
+        """Run the rules for ``raised`` and every event their actions cause.
+
+        ``entry_rules`` limits which rules may answer the raised events themselves (a job's
+        rule batch names its rules); the events their actions cause reach every rule."""
         from engine import actions as action_registry
 
         index = index or current_index()
@@ -541,6 +545,8 @@ class Dispatcher:
         while queue:
             event, depth, chain = queue.popleft()
             candidates = index.candidates(event)
+            if depth == 0 and entry_rules is not None:
+                candidates = [r for r in candidates if r.id in entry_rules]
             if not candidates:
                 continue
             if depth >= MAX_DEPTH:

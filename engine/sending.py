@@ -463,11 +463,12 @@ def deliver_due(now: dt.datetime, providers: Providers, limit: int = 200,
     if batch:
         query = query.where(Message.batch == batch)
     attempted = 0
-    for row in query.order_by(Message.id).limit(limit):
-        if not _claim(row.id, now):
+    due = [row.id for row in query.order_by(Message.id).limit(limit)]
+    for message_id in due:  # read first: no open read cursor while claiming (SQLite)
+        if not _claim(message_id, now):
             continue
         attempted += 1
-        message = Message.get_by_id(row.id)
+        message = Message.get_by_id(message_id)
         provider = providers.for_message(message)
         try:
             receipt = provider.send(message)

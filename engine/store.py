@@ -33,7 +33,11 @@ def open_database(url: str):
         path = url[len("sqlite:///"):]
         if path not in ("", ":memory:"):
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False)
+        # IMMEDIATE: a transaction takes the write lock when it begins (waiting up to
+        # busy_timeout), instead of failing when a read turns into a write under another
+        # process's commit (SQLITE_BUSY_SNAPSHOT)
+        return SqliteDatabase(path or ":memory:", pragmas=SQLITE_PRAGMAS, check_same_thread=False,
+                              lock_type="IMMEDIATE")
     if url.startswith(("postgresql://", "postgres://")):
         return connect(url.replace("postgres://", "postgresql://", 1))
     raise ConfigError("DATABASE_URL must start with sqlite:/// or postgresql:// (got %(url)s)", url=url)
