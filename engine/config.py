@@ -35,7 +35,7 @@ LIST_SECTIONS = {
     "payment_statuses": (PaymentStatus, False),
     "payment_methods": (PaymentMethod, False),
 }
-SECTIONS = list(LIST_SECTIONS) + ["sender_numbers", "templates", "macros", "rules"]
+SECTIONS = list(LIST_SECTIONS) + ["sender_numbers", "templates", "macros", "rules", "jobs"]
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 LIST_FIELDS = [
@@ -217,6 +217,22 @@ def _apply_rule(item: dict, report: Report) -> None:
         report.changed += 1
 
 
+def _apply_job(item: dict, report: Report) -> None:
+    from engine import jobs
+    from engine.models import Job
+
+    values = jobs.validate_job(item)
+    existing = Job.get_or_none(Job.name == values["name"])
+    if existing is not None and jobs.job_as_data(existing) == jobs.job_as_data(Job(**values)):
+        report.unchanged += 1
+        return
+    jobs.save_job(None, item, existing.id if existing else None)
+    if existing is None:
+        report.created += 1
+    else:
+        report.changed += 1
+
+
 def _apply(section: str, item: dict, report: Report) -> None:
     if section in LIST_SECTIONS:
         _apply_list(section, item, report)
@@ -228,6 +244,8 @@ def _apply(section: str, item: dict, report: Report) -> None:
         _apply_macro(item, report)
     elif section == "rules":
         _apply_rule(item, report)
+    elif section == "jobs":
+        _apply_job(item, report)
 
 
 def _run(paths: list[Path], commit: bool) -> tuple[Report, list[Problem]]:
@@ -315,6 +333,11 @@ def export() -> str:
     rule_list = [rules.rule_as_data(r) for r in Rule.select().order_by(Rule.sequence, Rule.id)]
     if rule_list:
         data["rules"] = rule_list
+    from engine import jobs
+    from engine.models import Job
+    job_list = [jobs.job_as_data(j) for j in Job.select().order_by(Job.id)]
+    if job_list:
+        data["jobs"] = job_list
     return tomli_w.dumps(data, multiline_strings=True)
 
 

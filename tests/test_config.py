@@ -105,3 +105,36 @@ def test_flask_config_commands(app, world, tmp_path):
     bad = write(tmp_path, "bad.toml", "[[rules]]\nname = 1\n")
     result = runner.invoke(args=["config", "load", str(bad)])
     assert result.exit_code == 1 and f"{bad}:" in result.output
+
+
+def test_jobs_load_from_a_file_and_round_trip(world, tmp_path):
+    from engine.models import Job
+    path = write(tmp_path, "jobs.toml", """\
+        [[jobs]]
+        name = "주문수집"
+        kind = "collect_orders"
+        enabled = false
+        weekdays = ["mon", "tue", "wed", "thu", "fri"]
+        start = "09:00"
+        end = "18:00"
+        every_hours = 1
+        skip_holidays = true
+        blackouts = [["12:00", "13:00"]]
+        channels = ["11번가", "쿠팡"]
+
+        [[jobs]]
+        name = "재오소리"
+        kind = "rule_batch"
+        enabled = false
+        weekdays = ["mon"]
+        start = "05:00"
+        end = "29:00"
+        once_a_day = true
+        """)
+    problems = config.check([path])
+    assert [p.line for p in problems] == [19] and "29:00" in problems[0].message
+    path.write_text(path.read_text().replace("29:00", "06:00"), encoding="utf-8")
+    config.load([path])
+    assert Job.get(Job.name == "주문수집").lookback_days == 14
+    exported = write(tmp_path, "export.toml", config.export())
+    assert config.load([exported]).changed == 0
