@@ -7,7 +7,7 @@ import re
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine import orders, rules
+from engine import orders, rules, users
 from engine.models import CsHistory, HandlingStatus, Order, Rule, RuleChange, RuleRun
 from tests.conftest import NOW, new_order
 
@@ -228,6 +228,7 @@ def test_a_name_in_use_is_refused_beside_the_name(app, world, login):
 
 
 def test_inline_check_says_ok_and_the_fields_or_the_positioned_error(app, world, login):
+    users.set_language(world.admin, "en")   # the assertions read the English text
     admin = login("admin")
     condition = 'total > 1 and payment_method == "代金引換"'
     ok = text(admin.post("/rules/check", data={"when": condition}, headers=HX))
@@ -379,6 +380,7 @@ def test_history_shows_a_diff_and_one_click_revert(app, world, login):
 def test_config_file_changes_are_shown_as_such(app, world, login):
     rules.save_rule(None, {"name": "파일 규칙", "trigger": {"event": "created"},
                            "actions": [{"type": "hold"}]}, change=None)
+    users.set_language(world.viewer, "en")  # the assertion reads the English text
     page = text(login("viewer").get("/rules/history"))
     assert "config file" in page
 
