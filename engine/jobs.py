@@ -19,7 +19,7 @@ from typing import Callable
 from peewee import IntegrityError
 
 from engine import clock, events
-from engine.errors import EngineError, NotFound, ValidationError
+from engine.errors import EngineError, NotFound, StateError, ValidationError
 from engine.models import (
     AppSetting, Channel, Closure, Job, JobChange, JobRun, Order, User, db, utcnow,
 )
@@ -117,6 +117,7 @@ def validate_job(raw: dict) -> dict:
     every = raw.get("every_hours")
     if isinstance(every, str) and every.strip().isdigit():
         every = int(every)
+    _check_shapes(raw, fail)
     try:
         schedule = Schedule.from_values(raw.get("weekdays") or [], raw.get("start") or "",
                                         raw.get("end") or "", None if once else every, once,
@@ -126,9 +127,12 @@ def validate_job(raw: dict) -> dict:
     except ValidationError as exc:
         errors.setdefault(exc.field, exc)
         schedule = None
+    except (TypeError, AttributeError):   # a shape _check_shapes named already
+        schedule = None
     channels = raw.get("channels", "all")
     if channels != "all":
-        if not isinstance(channels, list) or not channels:
+        if not isinstance(channels, list) or not channels \
+                or not all(isinstance(c, str) for c in channels):
             fail("channels", N_("Channels are \"all\" or a list of channel names."))
         else:
             known = {c.name for c in Channel.select(Channel.name)}
@@ -157,14 +161,21 @@ def validate_job(raw: dict) -> dict:
         dnd = notify.get("dnd")
         if dnd:
             try:
-                if not isinstance(dnd, list) or len(dnd) != 2:
+                if not isinstance(dnd, list) or len(dnd) != 2 \
+                        or not all(isinstance(t, str) for t in dnd):
                     raise ValidationError(N_("Do-not-disturb is [\"HH:MM\", \"HH:MM\"]."),
                                           "notify")
                 parse_time(dnd[0], "notify"), parse_time(dnd[1], "notify", allow_24=True)
             except ValidationError as exc:
                 errors.setdefault("notify", exc)
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        fail("options", N_("options is a table of the kind's settings."))
+        options = {}
+    elif kind_name in KINDS:
+        _check_options(kind_name, options, fail)
     missed = raw.get("missed") or "run_once"
-    if missed not in ("run_once", "skip"):
+    if not isinstance(missed, str) or missed not in ("run_once", "skip"):
         fail("missed", N_("A missed slot either runs once (run_once) or is skipped (skip)."))
     if errors:
         first_name, first = next(iter(errors.items()))
@@ -176,8 +187,48 @@ def validate_job(raw: dict) -> dict:
         "skip_holidays": schedule.skip_holidays, "holiday_country": schedule.holiday_country,
         "blackouts": [list(b) for b in raw.get("blackouts") or []],
         "channels": channels, "lookback_days": int(lookback) if lookback else None,
-        "options": dict(raw.get("options") or {}), "notify": notify, "missed": missed,
+        "options": dict(options), "notify": notify, "missed": missed,
     }
+
+
+def _check_shapes(raw: dict, fail) -> None:
+    """Name a value of the wrong JSON type (e.g. ``"start": 9``) instead of failing on it."""
+    weekdays = raw.get("weekdays")
+    if weekdays is not None and (not isinstance(weekdays, (list, tuple))
+                                 or not all(isinstance(d, str) for d in weekdays)):
+        fail("weekdays", N_("Choose at least one weekday (mon … sun)."))
+    for name in ("start", "end"):
+        if raw.get(name) is not None and not isinstance(raw.get(name), str):
+            fail(name, N_("%(value)s is not a time like 09:00."), value=raw.get(name))
+    blackouts = raw.get("blackouts")
+    if blackouts and (not isinstance(blackouts, (list, tuple)) or not all(
+            isinstance(pair, (list, tuple)) and all(isinstance(t, str) for t in pair)
+            for pair in blackouts)):
+        fail("blackouts", N_("A blackout window is [\"HH:MM\", \"HH:MM\"]."))
+    if raw.get("holiday_country") is not None and not isinstance(raw.get("holiday_country"),
+                                                                  str):
+        fail("holiday_country", N_("The holiday calendar is KR or JP."))
+
+
+# What the kinds with settings of their own accept in ``options`` (seed 000: 세부작업 설정).
+INQUIRY_TYPES = {"qna": N_("Product Q&A"), "urgent": N_("Urgent messages"),
+                 "review": N_("Reviews")}
+
+
+def _check_options(kind_name: str, options: dict, fail) -> None:
+    if kind_name == "collect_orders" and "confirm" in options \
+            and not isinstance(options["confirm"], bool):
+        fail("options", N_("options.confirm is true or false."))
+    if kind_name == "collect_inquiries" and "types" in options:
+        types = options["types"]
+        if not isinstance(types, list) or not types \
+                or not all(isinstance(t, str) and t in INQUIRY_TYPES for t in types):
+            fail("options", N_("Choose the inquiry types to collect: %(types)s"),
+                 types=", ".join(INQUIRY_TYPES))
+    if kind_name == "rule_batch" and "rules" in options:
+        names = options["rules"]
+        if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
+            fail("options", N_("options.rules is a list of rule names."))
 
 
 def job_as_data(job: Job) -> dict:
@@ -246,6 +297,24 @@ def save_job(actor: User | None, raw: dict, job_id: int | None = None, now=None,
     return job
 
 
+def reschedule(now: dt.datetime, tz=None) -> int:
+    """Recompute the next run of every enabled job that skips holidays, after the closure days
+    changed (a new closure day may be the very day a job's next run was computed for). Only
+    runs still ahead move; a due or missed slot stays for ``run_due``. Compare-and-swap on
+    ``next_run_at``, so a slot another process is claiming is left alone."""
+    tz, cal = tz or clock.zone(), calendar()
+    moved = 0
+    pending = list(Job.select().where((Job.enabled == True) & (Job.skip_holidays == True)  # noqa: E712
+                                      & (Job.next_run_at > now)))
+    for job in pending:
+        following = _next_after(job, now, tz, cal)
+        if following != job.next_run_at:
+            moved += (Job.update(next_run_at=following)
+                      .where((Job.id == job.id) & (Job.next_run_at == job.next_run_at))
+                      .execute())
+    return moved
+
+
 def set_maintenance(actor: User | None, on: bool) -> None:
     """The maintenance switch: no job runs while it is on."""
     if actor is not None:
@@ -300,6 +369,9 @@ def run_now(actor: User | None, job_id: int, now: dt.datetime | None = None,
     job = Job.get_or_none(Job.id == job_id)
     if job is None:
         raise NotFound(N_("No such job."))
+    if in_maintenance():   # seed 000: 서비스 점검 시에는 자동화 작업이 실행되지 않습니다
+        raise StateError(N_("Maintenance is on: no job runs, not even by hand, until it is "
+                            "switched off."))
     now = now or utcnow()
     return run_job(job, now, now, "manual", tz or clock.zone())
 
@@ -411,9 +483,12 @@ def dnd_release(dnd, local_now: dt.datetime) -> dt.datetime | None:
 def preview(raw: dict, after: dt.datetime, count: int = 10, tz=None) -> list[dt.datetime]:
     """The next ``count`` run times the settings produce (local, aware): the form's preview."""
     tz = tz or clock.zone()
+    every = raw.get("every_hours")
+    if isinstance(every, str) and every.strip().isdigit():   # as the form sends it
+        every = int(every)
     schedule = Schedule.from_values(raw.get("weekdays") or [], raw.get("start") or "",
                                     raw.get("end") or "",
-                                    None if raw.get("once_a_day") else raw.get("every_hours"),
+                                    None if raw.get("once_a_day") else every,
                                     bool(raw.get("once_a_day")), bool(raw.get("skip_holidays")),
                                     raw.get("holiday_country") or "KR",
                                     raw.get("blackouts") or [])

@@ -517,6 +517,23 @@ class AppSetting(BaseModel):
     value = JSONField(null=True)
 
 
+class NotifyCode(BaseModel):
+    """A code sent to a new result-notification phone (seed 000: 인증 절차); only its hash is
+    kept. The newest unused code of a phone is the one that counts."""
+
+    id = AutoField()
+    phone = CharField(max_length=20, index=True)           # digits only
+    salt = CharField(max_length=32)
+    code_hash = CharField(max_length=64)
+    job_id = IntegerField(null=True)
+    requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow, index=True)
+    expires_at = DateTimeField()
+    attempts = IntegerField(default=0)
+    verified_at = DateTimeField(null=True)
+    used_at = DateTimeField(null=True)
+
+
 # Every model, in definition order (a model is defined after those it references), so the
 # test suite can empty the tables children first.
 ALL_MODELS = list(BaseModel.__subclasses__())
