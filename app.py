@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import IntegrityError
 
-from engine import clock, demo, jobs, rules, sending, store, users
+from engine import clock, demo, imports, jobs, rules, sending, store, users
 from engine.models import User, db, utcnow
 from engine.scheduler import Ticker
 
@@ -215,6 +215,7 @@ def bootstrap(app: Flask) -> None:
                    "(shown once; set RULEDESK_MASTER_PASSWORD to choose it)" % generated)
         print(message, file=sys.stderr, flush=True)
     demo.load_choice_lists()
+    imports.fail_interrupted(utcnow())  # an import left "running" by a dead process
     if app.config["DEMO"]:
         from engine.demo_messages import load_message_demo
         actor = master or User.get_or_none(User.role == "master")

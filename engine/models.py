@@ -79,6 +79,7 @@ class Channel(BaseModel):
     name = CharField(max_length=100, unique=True)
     group = ForeignKeyField(ChannelGroup, backref="channels", null=True, on_delete="SET NULL")
     active = BooleanField(default=True)
+    auto_combine = BooleanField(default=False)   # imports combine 합포 candidates at once
 
     @classmethod
     def active_ones(cls):
@@ -240,15 +241,30 @@ class Order(BaseModel):
     delivery_date = DateField(null=True)
     subscription = ForeignKeyField(Subscription, null=True, backref="orders",
                                    on_delete="SET NULL")
+    # 합포: the id of the group's first order (the group's lead), None when shipped alone
+    combine_group = IntegerField(null=True, index=True)
+    combine_forbidden = BooleanField(default=False)      # 합포금지
+    # 우선순위: bigger prints first; 0 = no priority (prints after every prioritised order)
+    priority = IntegerField(default=0, index=True)
+    priority_set_at = DateTimeField(null=True)
+    priority_set_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                      backref="prioritised_orders")
+    return_expected = BooleanField(default=False, index=True)    # 반품예정
+    exchange_expected = BooleanField(default=False, index=True)  # 교환예정
+    exchange_type = CharField(max_length=20, null=True)
+    deleted = BooleanField(default=False, index=True)            # 주문삭제 (soft)
+    deleted_at = DateTimeField(null=True)
     created_at = DateTimeField(default=utcnow)
     updated_at = DateTimeField(default=utcnow)
     updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
     version = IntegerField(default=1)
 
     class Meta:
+        # A tracking number is unique per courier, except that a combined group shares
+        # one: migration 0004 makes the unique index partial (only the group's lead and
+        # orders shipped alone are in it).
         indexes = (
             (("channel", "order_no"), True),
-            (("courier", "tracking_no"), True),
         )
 
     @property
@@ -261,7 +277,8 @@ class Order(BaseModel):
 
     @property
     def quantity(self) -> int:
-        return sum(line.quantity for line in self.lines)
+        """The quantity still ordered (cancelled quantities left out)."""
+        return sum(line.active_qty for line in self.lines)
 
     @classmethod
     def due_alarms(cls, now: dt.datetime):
@@ -278,12 +295,18 @@ class OrderLine(BaseModel):
     product_name = CharField(max_length=200)
     option_code = CharField(max_length=40, default="")
     option_name = CharField(max_length=200, default="")
-    quantity = IntegerField()
+    quantity = IntegerField()                 # as ordered
     unit_price = IntegerField()
+    cancelled_qty = IntegerField(default=0)   # 개별취소: the part of ``quantity`` cancelled
+
+    @property
+    def active_qty(self) -> int:
+        return self.quantity - (self.cancelled_qty or 0)
 
     @property
     def amount(self) -> int:
-        return self.quantity * self.unit_price
+        """What the line costs now: the quantity not cancelled × the unit price."""
+        return self.active_qty * self.unit_price
 
 
 class CsHistory(BaseModel):
@@ -300,6 +323,65 @@ class CsHistory(BaseModel):
     processed_at = DateTimeField(null=True)
     processed_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
                                    backref="processed_history")
+
+
+# --- CS: combining, pickups, returns -------------------------------------------------------
+
+class Pickup(BaseModel):
+    """A pickup (회수) of an order's goods for a return or exchange: 요청 → 접수 → 완료.
+
+    The expected and arrived amounts are per payment channel (site payment, card, bank
+    transfer); 미수 is what is expected but has not arrived.
+    """
+
+    id = AutoField()
+    order = ForeignKeyField(Order, backref="pickups", on_delete="CASCADE")
+    status = CharField(max_length=10, default="요청", index=True)   # 요청 | 접수 | 완료
+    courier = CharField(max_length=60)
+    return_tracking_no = CharField(max_length=40, default="")
+    reason = CharField(max_length=60)               # a cancel reason or an exchange type
+    register_inbound = BooleanField(default=False)
+    requested_at = DateTimeField(index=True)
+    received_at = DateTimeField(null=True)
+    completed_at = DateTimeField(null=True)
+    expected_site = IntegerField(default=0)
+    arrived_site = IntegerField(default=0)
+    expected_card = IntegerField(default=0)
+    arrived_card = IntegerField(default=0)
+    expected_bank = IntegerField(default=0)
+    arrived_bank = IntegerField(default=0)
+    requested_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="pickups")
+
+    @property
+    def expected_total(self) -> int:
+        return self.expected_site + self.expected_card + self.expected_bank
+
+    @property
+    def arrived_total(self) -> int:
+        return self.arrived_site + self.arrived_card + self.arrived_bank
+
+    @property
+    def outstanding(self) -> int:
+        """미수: expected but not (yet) arrived."""
+        return self.expected_total - self.arrived_total
+
+
+class InboundExpectation(BaseModel):
+    """Goods a pickup brings back, registered as expected inbound stock (입고예정).
+
+    One row per order line at most (unique), so the same goods are never expected twice.
+    """
+
+    id = AutoField()
+    pickup = ForeignKeyField(Pickup, backref="inbound", on_delete="CASCADE")
+    order_line = ForeignKeyField(OrderLine, null=True, unique=True, on_delete="SET NULL")
+    option = ForeignKeyField(ProductOption, null=True, on_delete="SET NULL")
+    product_code = CharField(max_length=40)
+    product_name = CharField(max_length=200)
+    option_name = CharField(max_length=200, default="")
+    quantity = IntegerField()
+    created_at = DateTimeField(default=utcnow)
+    arrived_at = DateTimeField(null=True)
 
 
 # --- messages (SMS / LMS / AlimTalk / email) ---------------------------------------------
@@ -383,6 +465,115 @@ class Message(BaseModel):
     sent_at = DateTimeField(null=True)
     provider_id = CharField(max_length=100, null=True)
     carrier_result = CharField(max_length=200, default="")
+    error = TextField(default="")
+
+
+# --- Excel: formats, uploads, imports ------------------------------------------------------
+
+class ExcelFormat(BaseModel):
+    """A channel's column layout (포맷설정) for one kind of file: "cancel" or "import".
+
+    ``columns`` maps a field (order_no, quantity…) to a header text or a column letter;
+    ``options`` holds the rest of the layout (e.g. the default cancel reason).
+    """
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="excel_formats", on_delete="CASCADE")
+    kind = CharField(max_length=10)
+    header_row = IntegerField(default=1)
+    columns = JSONField(default=dict)
+    options = JSONField(default=dict)
+    updated_at = DateTimeField(default=utcnow)
+    updated_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+
+    class Meta:
+        indexes = ((("channel", "kind"), True),)
+
+
+class CancelUpload(BaseModel):
+    """One channel cancel file (판매처취소): its parsed, planned rows wait here for the confirm.
+
+    ``status``: preview → applied (or discarded). ``rows`` is the preview, row by row, as
+    JSON, so the confirm works in another request or another process.
+    """
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="cancel_uploads", on_delete="CASCADE")
+    filename = CharField(max_length=200)
+    status = CharField(max_length=10, default="preview", index=True)
+    rows = JSONField(default=list)
+    file_error = TextField(default="")
+    created_at = DateTimeField(default=utcnow, index=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    applied_at = DateTimeField(null=True)
+    applied_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                 backref="applied_cancel_uploads")
+
+
+class CancelResult(BaseModel):
+    """One applied channel cancel (취소결과조회): what was done to which order, confirmed or not."""
+
+    id = AutoField()
+    upload = ForeignKeyField(CancelUpload, null=True, backref="results", on_delete="SET NULL")
+    row_no = IntegerField(null=True)
+    channel = ForeignKeyField(Channel, backref="cancel_results", on_delete="CASCADE")
+    order = ForeignKeyField(Order, null=True, backref="cancel_results", on_delete="SET NULL")
+    order_no = CharField(max_length=60)
+    action = CharField(max_length=20, index=True)     # engine.cancels.ACTIONS
+    quantity = IntegerField(null=True)
+    line_label = CharField(max_length=300, default="")
+    reason = CharField(max_length=200, default="")
+    requested_at = DateTimeField(null=True)
+    return_waybill = CharField(max_length=40, default="")
+    state_before = CharField(max_length=10, default="")
+    applied_at = DateTimeField(default=utcnow, index=True)
+    applied_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    confirmed = BooleanField(default=False, index=True)
+    confirmed_at = DateTimeField(null=True)
+    confirmed_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                   backref="confirmed_cancel_results")
+
+
+class CancelWithdrawal(BaseModel):
+    """A cancel the customer withdrew (취소철회), kept until an agent confirms it was handled."""
+
+    id = AutoField()
+    upload = ForeignKeyField(CancelUpload, null=True, backref="withdrawals", on_delete="SET NULL")
+    row_no = IntegerField(null=True)
+    channel = ForeignKeyField(Channel, backref="cancel_withdrawals", on_delete="CASCADE")
+    order = ForeignKeyField(Order, null=True, backref="cancel_withdrawals", on_delete="SET NULL")
+    order_no = CharField(max_length=60)
+    cancel_result = ForeignKeyField(CancelResult, null=True, on_delete="SET NULL")
+    withdrawn_at = DateTimeField(null=True)          # when the customer withdrew (the channel's date)
+    note = TextField(default="")
+    source = CharField(max_length=10, default="upload")   # upload | api
+    received_at = DateTimeField(default=utcnow, index=True)
+    received_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    confirmed = BooleanField(default=False, index=True)
+    confirmed_at = DateTimeField(null=True)
+    confirmed_by = ForeignKeyField(User, null=True, on_delete="SET NULL",
+                                   backref="confirmed_withdrawals")
+
+
+class ImportJob(BaseModel):
+    """An order import from a channel's xlsx, checked then written in a background thread.
+
+    ``status``: checking → ready → importing → done, or failed / discarded. ``owner`` names
+    the process running it (host:pid:token), so a restart can tell a dead job from a live one.
+    """
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="import_jobs", on_delete="CASCADE")
+    filename = CharField(max_length=200)
+    path = CharField(max_length=500, default="")
+    status = CharField(max_length=12, index=True)
+    owner = CharField(max_length=200, default="")
+    heartbeat_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow, index=True)
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    finished_at = DateTimeField(null=True)
+    summary = JSONField(default=dict)                # counts: rows, orders, errors, duplicates…
+    problems = JSONField(default=list)               # per-row errors and duplicates (capped)
     error = TextField(default="")
 
 

@@ -4,54 +4,33 @@ Every operation is declared once in ``OPERATIONS`` with its fields; the htmx dia
 action and the JSON API all go through ``perform`` / ``perform_bulk``, which parse the input,
 check the state machine, save with an optimistic lock on ``Order.version`` and write the CS
 history line in the same transaction. Nothing is changed when anything is refused.
+
+The CS operations of the other concepts (합포, 개별취소, 상품변경, 주문복사, 우선순위, 회수)
+are declared in their own modules on top of ``engine.order_core`` and registered here, so
+``OPERATIONS`` stays the one registry.
 """
 from __future__ import annotations
 
-import datetime as dt
-from dataclasses import dataclass
-from typing import Callable
+from peewee import Case, JOIN, fn
 
-from peewee import Case, IntegrityError, JOIN, fn
-
-from engine import clock, events, history
-from engine.errors import ConflictError, NotFound, StateError, ValidationError
+from engine import clock, combining, copying, events, history, order_lines, pickups, priority
+from engine.errors import NotFound, StateError, ValidationError
 from engine.models import (
-    CancelReason, Channel, ChannelGroup, Courier, HandlingStatus, Order, OrderLine,
-    PaymentMethod, PaymentStatus, ProductOption, Product, User, db,
+    Channel, ChannelGroup, HandlingStatus, Order, OrderLine, PaymentMethod, PaymentStatus,
+    ProductOption, Product, db,
+)
+from engine.order_core import (  # noqa: F401  (re-exported: orders.Context, orders.get…)
+    CANCELLED, CS_STATE_LABELS, CS_STATES, CS_TEXT, INVOICED, NORMAL, ORDER_COLUMNS, PARTIAL,
+    RECEIVED, SHIPPED, STATE_LABELS, STATES, Context, Operation, change_other, commit,
+    conflict as _conflict, courier_choices as _courier_choices, get,
+    generate_order_no as _generate_order_no, reason_choices as _reason_choices, refusal,
+    require_operator as _require_operator, save as _save, snapshot as _snapshot,
 )
 from engine.schema import Field, parse
 from engine.text import N_
-from engine.users import require
 
-RECEIVED, INVOICED, SHIPPED = "접수", "송장", "배송"
-STATES = (RECEIVED, INVOICED, SHIPPED)
-NORMAL, CANCELLED = "정상", "취소"
-CS_STATES = (NORMAL, CANCELLED)
-STATE_LABELS = {RECEIVED: N_("Received"), INVOICED: N_("Invoiced"), SHIPPED: N_("Shipped")}
-CS_STATE_LABELS = {NORMAL: N_("Normal"), CANCELLED: N_("Cancelled")}
-
-CS_TEXT = Field("cs_text", N_("CS text"), kind="textarea", max_length=2000)
-
-
-@dataclass
-class Context:
-    """Who acts, when, and in which zone: passed in, never read from globals."""
-
-    actor: User | None
-    now: dt.datetime
-    tz: object = None
-
-    def __post_init__(self):
-        self.tz = self.tz or clock.zone()
-
-
-def _courier_choices():
-    return [(c.name, c.name) for c in Courier.ordered().where(Courier.active == True)]  # noqa: E712
-
-
-def _reason_choices():
-    return [(r.name, r.name) for r in
-            CancelReason.ordered().where(CancelReason.active == True)]  # noqa: E712
+auto_combine = combining.auto_combine  # what imports call for each new order
+MAX_ID = 2**31 - 1
 
 
 def _status_choices():
@@ -115,8 +94,13 @@ def _check_cancel(o: Order):
 
 
 def _check_restore(o: Order):
-    if o.cs_state != CANCELLED:
+    if o.cs_state == NORMAL:
         return N_("Only a cancelled order can be restored.")
+
+
+def _check_delete(o: Order):
+    if o.state != RECEIVED:
+        return N_("Only a received order can be deleted (this one is %(state)s).")
 
 
 def _check_any(o: Order):
@@ -124,7 +108,9 @@ def _check_any(o: Order):
 
 
 # --- what each operation changes ----------------------------------------------------------
-# Each apply mutates the (unsaved) order and returns the history detail text.
+# Each apply mutates the (unsaved) order and returns the history detail text. A combined
+# shipment (합포) is invoiced, shipped, un-shipped and un-invoiced as one: the apply changes
+# the other members too (``change_other``), each with its own history line.
 
 def _apply_hold(o: Order, v: dict, ctx: Context) -> str:
     o.hold = True
@@ -159,46 +145,103 @@ def _apply_change_shipping(o: Order, v: dict, ctx: Context) -> str:
     return " ".join(changes)
 
 
+def _group_detail(detail: str, o: Order) -> str:
+    group = combining.others(o)
+    if not group:
+        return detail
+    return "%s [합포 : %s]" % (detail, ", ".join(str(m.id) for m in group))
+
+
 def _apply_invoice(o: Order, v: dict, ctx: Context) -> str:
+    combining.check_group(o, RECEIVED)
+    group_ids = [m.id for m in combining.members(o)]
     clash = (Order.select(Order.id)
              .where((Order.courier == v["courier"]) & (Order.tracking_no == v["tracking_no"])
-                    & (Order.id != o.id)).first())
+                    & Order.id.not_in(group_ids)).first())
     if clash is not None:
         raise ValidationError(N_("Tracking number %(no)s is already used by order %(id)s."),
                               "tracking_no", no=v["tracking_no"], id=clash.id)
-    o.courier, o.tracking_no = v["courier"], v["tracking_no"]
-    o.state, o.invoiced_at = INVOICED, ctx.now
-    return "[택배사 : %s, 송장번호 : %s]" % (o.courier, o.tracking_no)
+    detail = "[택배사 : %s, 송장번호 : %s]" % (v["courier"], v["tracking_no"])
+
+    def invoice(m: Order) -> None:
+        m.courier, m.tracking_no = v["courier"], v["tracking_no"]
+        m.state, m.invoiced_at = INVOICED, ctx.now
+    for m in combining.others(o):
+        change_other(m, ctx, "invoice", detail + " [합포 : %s]" % o.id, v.get("cs_text"),
+                     invoice)
+    invoice(o)
+    return _group_detail(detail, o)
 
 
 def _apply_delete_invoice(o: Order, v: dict, ctx: Context) -> str:
+    combining.check_group(o, INVOICED, hold=False, cancelled=False)
     detail = "[택배사 : %s, 송장번호 : %s]" % (o.courier, o.tracking_no)
-    o.courier = o.tracking_no = o.invoiced_at = None
-    o.state = RECEIVED
-    return detail
+
+    def delete_invoice(m: Order) -> None:
+        m.courier = m.tracking_no = m.invoiced_at = None
+        m.state = RECEIVED
+    for m in combining.others(o):
+        change_other(m, ctx, "delete_invoice", detail + " [합포 : %s]" % o.id,
+                     v.get("cs_text"), delete_invoice)
+    delete_invoice(o)
+    return _group_detail(detail, o)
 
 
 def _apply_ship(o: Order, v: dict, ctx: Context) -> str:
-    o.state, o.shipped_at = SHIPPED, ctx.now
-    return "[택배사 : %s, 송장번호 : %s]" % (o.courier, o.tracking_no)
+    combining.check_group(o, INVOICED)
+    detail = "[택배사 : %s, 송장번호 : %s]" % (o.courier, o.tracking_no)
+
+    def ship(m: Order) -> None:
+        m.state, m.shipped_at = SHIPPED, ctx.now
+    for m in combining.others(o):
+        change_other(m, ctx, "ship", detail + " [합포 : %s]" % o.id, v.get("cs_text"), ship)
+    ship(o)
+    return _group_detail(detail, o)
 
 
 def _apply_unship(o: Order, v: dict, ctx: Context) -> str:
-    o.state, o.shipped_at = INVOICED, None
-    return ""
+    combining.check_group(o, SHIPPED, hold=False, cancelled=False)
+
+    def unship(m: Order) -> None:
+        m.state, m.shipped_at = INVOICED, None
+    for m in combining.others(o):
+        change_other(m, ctx, "unship", "[합포 : %s]" % o.id, v.get("cs_text"), unship)
+    unship(o)
+    return _group_detail("", o).strip()
 
 
 def _apply_cancel(o: Order, v: dict, ctx: Context) -> str:
+    """전체취소: every line's whole quantity; a received combined order leaves its group."""
+    order_lines.cancel_all(o)
+    extra = order_lines.settle_cs_state(o, v["reason"], ctx, v.get("cs_text"))
     o.cs_state, o.cancel_reason = CANCELLED, v["reason"]
-    return "[취소사유 : %s]" % v["reason"]
+    return "[취소사유 : %s]%s" % (v["reason"], extra)
 
 
 def _apply_restore(o: Order, v: dict, ctx: Context) -> str:
-    """전체정상복귀: back to 정상 *and* 접수, so the order is worked again from the start."""
+    """전체정상복귀: back to 정상 *and* 접수, so the order is worked again from the start (on
+    its own: a combined order leaves its group)."""
     detail = "[취소사유 : %s]" % (o.cancel_reason or "")
+    order_lines.restore_all(o)
+    if o.combine_group:
+        # its number goes first, or a member left alone with it would clash in the unique
+        # index (the version check at the end still guards the whole change)
+        Order.update(courier=None, tracking_no=None).where(Order.id == o.id).execute()
+        detail += combining.leave_group(o, ctx, "uncombine", v.get("cs_text"))
     o.cs_state, o.cancel_reason = NORMAL, None
     o.state = RECEIVED
     o.courier = o.tracking_no = o.invoiced_at = o.shipped_at = None
+    return detail
+
+
+def _apply_delete(o: Order, v: dict, ctx: Context) -> str:
+    """주문삭제 (soft): the order is marked deleted, hidden from the console search and
+    refused by every operation; its CS history stays searchable. A combined order's
+    group is dissolved first (합포삭제)."""
+    detail = "[주문삭제]"
+    if o.combine_group:
+        detail = combining.dissolve(o, ctx, "delete_combine", v.get("cs_text")) + " " + detail
+    o.deleted, o.deleted_at = True, ctx.now
     return detail
 
 
@@ -264,19 +307,18 @@ def _apply_delivery_date(o: Order, v: dict, ctx: Context) -> str:
     return "[배송완료일 : %s]" % o.delivery_date.isoformat()
 
 
-@dataclass(frozen=True)
-class Operation:
-    name: str
-    label: str
-    fields: list
-    check: Callable
-    apply: Callable
-    bulk: bool = False
-    danger: bool = False
-    group: str = "cs"     # "cs" (seed 002 operations) or "payment" (payments & fulfilment dates)
+# The panel shows the operations by group, in this order (seed 002's names in brackets).
+GROUPS = [
+    ("shipping", N_("Shipping")),          # 보류, 배송정보변경, 송장, 배송
+    ("cancel", N_("Cancel")),              # 전체취소/정상복귀, 개별취소/정상복귀
+    ("products", N_("Products")),          # 상품변경, 상품추가
+    ("combine", N_("Combined shipment")),  # 합포추가/제외/삭제/금지
+    ("returns", N_("Returns")),            # 회수, 반품예정, 교환예정
+    ("order", N_("Order")),                # 처리상태, 우선순위, 주문복사, 주문삭제
+    ("payment", N_("Payment and delivery")),
+]
 
-
-OPERATIONS: dict[str, Operation] = {op.name: op for op in [
+_CORE = [
     Operation("hold", N_("Hold"), [
         Field("alarm_at", N_("Alarm time"), kind="datetime"),
     ], _check_hold, _apply_hold, bulk=True),
@@ -300,11 +342,14 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     Operation("cancel", N_("Cancel order"), [
         Field("reason", N_("Cancel reason"), kind="choice", required=True,
               choices=_reason_choices),
-    ], _check_cancel, _apply_cancel, danger=True),
-    Operation("restore", N_("Restore order"), [], _check_restore, _apply_restore),
+    ], _check_cancel, _apply_cancel, danger=True, group="cancel"),
+    Operation("restore", N_("Restore order"), [], _check_restore, _apply_restore,
+              group="cancel"),
     Operation("set_handling_status", N_("Change handling status"), [
         Field("handling_status", N_("Handling status"), kind="choice", choices=_status_choices),
-    ], _check_any, _apply_set_handling_status, bulk=True),
+    ], _check_any, _apply_set_handling_status, bulk=True, group="order"),
+    Operation("delete", N_("Delete order"), [], _check_delete, _apply_delete, danger=True,
+              group="order"),
     Operation("set_payment_status", N_("Change payment status"), [
         Field("payment_status", N_("Payment status"), kind="choice", required=True,
               choices=_payment_status_choices),
@@ -318,88 +363,36 @@ OPERATIONS: dict[str, Operation] = {op.name: op for op in [
     Operation("set_delivery_date", N_("Set delivery date"), [
         Field("delivery_date", N_("Delivery date"), kind="date", required=True),
     ], _check_delivery_date, _apply_delivery_date, group="payment"),
-]}
+]
 
-ORDER_COLUMNS = ("channel", "order_no", "received_at", "buyer_name", "buyer_phone",
-                 "buyer_mobile", "recipient_name", "recipient_phone", "recipient_mobile",
-                 "zip_code", "address", "ship_memo", "shipping_fee", "state", "cs_state",
-                 "cancel_reason", "hold", "hold_alarm_at", "handling_status", "courier",
-                 "tracking_no", "invoiced_at", "shipped_at", "payment_status",
-                 "payment_method", "shipping_list_exported", "delivery_date", "subscription")
-
-
-def _require_operator(ctx: Context) -> None:
-    """People need the "operate" capability; the system itself (actor None) always may."""
-    if ctx.actor is not None:
-        require(ctx.actor, "operate")
-
-
-def get(order_id) -> Order:
-    order = (Order.select(Order, Channel).join(Channel).where(Order.id == int(order_id)).first()
-             if str(order_id).isdigit() and 0 < int(order_id) < 2**31 else None)
-    if order is None:
-        raise NotFound(N_("Order %(id)s does not exist."), id=order_id)
-    return order
-
-
-def refusal(op: Operation, order: Order) -> StateError | None:
-    """The error saying why ``op`` is refused for ``order`` now, or None if it is allowed."""
-    message = op.check(order)
-    return StateError(message, state=STATE_LABELS[order.state]) if message else None
-
-
-def _save(order: Order, ctx: Context, read_version: int) -> None:
-    """Write the order if nobody saved it since ``read_version``; bump the version."""
-    values = _snapshot(order)  # raw column values: no lazy loads of related rows
-    values.update(version=read_version + 1, updated_at=ctx.now, updated_by=ctx.actor)
-    try:
-        with db.atomic():
-            done = (Order.update(**values)
-                    .where((Order.id == order.id) & (Order.version == read_version)).execute())
-    except IntegrityError:
-        raise ValidationError(N_("Tracking number %(no)s is already used by another order."),
-                              "tracking_no", no=order.tracking_no)
-    if done != 1:
-        raise _conflict(order.id, ctx)
-    order.version = read_version + 1
-    order.updated_at, order.updated_by = ctx.now, ctx.actor
-
-
-def _conflict(order_id: int, ctx: Context) -> ConflictError:
-    current = Order.get_by_id(order_id)
-    who = current.updated_by.display_name if current.updated_by_id else "-"
-    when = clock.to_local(current.updated_at, ctx.tz).strftime("%Y-%m-%d %H:%M:%S")
-    return ConflictError(N_("This order was changed by %(who)s at %(when)s; reload it and try "
-                            "again."), who=who, when=when)
+# The one registry: the dialogs, bulk actions, rules and the API all look operations up here.
+OPERATIONS: dict[str, Operation] = {}
+for _op in (_CORE + order_lines.OPERATIONS + combining.OPERATIONS + pickups.OPERATIONS
+            + copying.OPERATIONS + priority.OPERATIONS):
+    assert _op.name not in OPERATIONS, _op.name
+    assert _op.group in dict(GROUPS), _op.group
+    OPERATIONS[_op.name] = _op
 
 
 def perform(name: str, order_id, raw: dict, ctx: Context,
             expected_version: int | None = None) -> Order:
-    """Run operation ``name`` on one order with the raw fields (form or JSON)."""
+    """Run operation ``name`` on one order with the raw fields (form or JSON).
+
+    Returns the order as it is now, after the rules its change set off — or, for an
+    operation that makes a new order (주문복사), the new order.
+    """
     op = OPERATIONS.get(name)
     if op is None:
         raise NotFound(N_("Unknown operation %(name)s."), name=name)
     _require_operator(ctx)
     values = parse(op.fields + [CS_TEXT], raw, ctx.tz)
+    ctx.result_id = None
     with events.collecting(), db.atomic():
         order = get(order_id)
         if expected_version is not None and order.version != expected_version:
             raise _conflict(order.id, ctx)
         _run(op, order, values, ctx)
-    return get(order.id)  # as it is now, after the rules its change set off
-
-
-def _snapshot(order: Order) -> dict:
-    """The stored values of the order's columns (foreign keys as ids)."""
-    return {name: order.__data__.get(name) for name in ORDER_COLUMNS}
-
-
-def _event_value(name: str, value):
-    """Rules speak of a handling status by its name, not its id."""
-    if name == "handling_status" and value is not None:
-        status = HandlingStatus.get_or_none(HandlingStatus.id == value)
-        return status.name if status else None
-    return value
+    return get(ctx.result_id or order.id)
 
 
 def _run(op: Operation, order: Order, values: dict, ctx: Context) -> None:
@@ -409,29 +402,32 @@ def _run(op: Operation, order: Order, values: dict, ctx: Context) -> None:
     read_version = order.version
     before = _snapshot(order)
     detail = op.apply(order, values, ctx)
-    _save(order, ctx, read_version)
-    history.record(order, op.name, ctx.actor, ctx.now, detail, values.get("cs_text"))
-    after = _snapshot(order)
-    changes = {name: (_event_value(name, before[name]), _event_value(name, after[name]))
-               for name in ORDER_COLUMNS if before[name] != after[name]}
-    if changes:
-        events.raise_event(events.Event("order", order.id, events.CHANGED, ctx.now,
-                                        ctx.actor.id if ctx.actor else None, changes,
-                                        key=f"v{order.version}"))
+    commit(order, before, read_version, op.name, detail, values.get("cs_text"), ctx)
+    ctx.touched.add(order.id)
+
+
+def _ids(order_ids) -> list[int]:
+    if isinstance(order_ids, (str, bytes)) or not hasattr(order_ids, "__iter__"):
+        raise ValidationError(N_("Select at least one order."), "ids")
+    ids = sorted({int(i) for i in order_ids if str(i).isdigit() and 0 < int(i) < 2**31})
+    if not ids:
+        raise ValidationError(N_("Select at least one order."), "ids")
+    return ids
 
 
 def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Order]:
-    """Run a bulk-capable operation on every selected order, all or nothing."""
+    """Run a bulk-capable operation on every selected order, all or nothing.
+
+    An order already changed as a member of a combined shipment selected before it (bulk
+    ship of two members of one group) is not run twice.
+    """
     op = OPERATIONS.get(name)
     if op is None or not op.bulk:
         raise NotFound(N_("Unknown bulk operation %(name)s."), name=name)
     _require_operator(ctx)
-    if isinstance(order_ids, (str, bytes)) or not hasattr(order_ids, "__iter__"):
-        raise ValidationError(N_("Select at least one order."), "ids")
-    ids = sorted({int(i) for i in order_ids if str(i).isdigit()})
-    if not ids:
-        raise ValidationError(N_("Select at least one order."), "ids")
+    ids = _ids(order_ids)
     values = parse(op.fields + [CS_TEXT], raw, ctx.tz)
+    ctx.touched = set()
     with events.collecting(), db.atomic():
         found = {o.id: o for o in Order.select().where(Order.id.in_(ids))}
         missing = [i for i in ids if i not in found]
@@ -445,15 +441,30 @@ def perform_bulk(name: str, order_ids: list, raw: dict, ctx: Context) -> list[Or
             error.details = refused
             raise error
         for i in ids:
-            _run(op, found[i], values, ctx)
+            if i not in ctx.touched:
+                _run(op, Order.get_by_id(i), values, ctx)
     fresh = {o.id: o for o in Order.select().where(Order.id.in_(ids))}
     return [fresh[i] for i in ids]
+
+
+def perform_each(name: str, items: list[tuple[int, dict]], ctx: Context) -> list[Order]:
+    """Run one operation on several orders, each with its own fields, all or nothing
+    (the returns page completes several pickups at once this way)."""
+    op = OPERATIONS.get(name)
+    if op is None:
+        raise NotFound(N_("Unknown operation %(name)s."), name=name)
+    _require_operator(ctx)
+    parsed = [(order_id, parse(op.fields + [CS_TEXT], raw, ctx.tz)) for order_id, raw in items]
+    with events.collecting(), db.atomic():
+        for order_id, values in parsed:
+            _run(op, get(order_id), values, ctx)
+    return [get(order_id) for order_id, _ in items]
 
 
 # --- manual order creation (seed: 주문생성) -------------------------------------------------
 
 def _channel_choices():
-    return [(str(c.id), c.name) for c in Channel.active_ones()]
+    return [(str(c.id), c.name) for c in Channel.active_ones()]  # noqa: E501
 
 
 ORDER_FIELDS = [
@@ -473,7 +484,7 @@ ORDER_FIELDS = [
 ]
 
 LINE_FIELDS = [
-    Field("option_id", N_("Product"), kind="ref", required=True),
+    Field("option_id", N_("Product"), kind="ref", required=True, max=MAX_ID),
     Field("quantity", N_("Quantity"), kind="int", required=True, min=1, max=9999),
     Field("price", N_("Price"), kind="int", min=0, max=100_000_000),
 ]
@@ -502,18 +513,6 @@ def _parse_lines(raw_lines, tz) -> list[tuple[ProductOption, int, int]]:
         field_name, first = next(iter(errors.items()))
         raise ValidationError(first.message, field_name, errors=errors, **first.params)
     return parsed
-
-
-def _generate_order_no(channel_id: int, ctx: Context) -> str:
-    """M + local date + sequence, unique within the channel (seed: 미입력 시 자동생성)."""
-    prefix = "M%s-" % clock.to_local(ctx.now, ctx.tz).strftime("%Y%m%d")
-    taken = (Order.select(fn.COUNT(Order.id))
-             .where((Order.channel == channel_id) & (Order.order_no.startswith(prefix))).scalar())
-    n = taken + 1
-    while Order.select().where((Order.channel == channel_id)
-                               & (Order.order_no == f"{prefix}{n:04d}")).exists():
-        n += 1
-    return f"{prefix}{n:04d}"
 
 
 def create_order(raw: dict, ctx: Context) -> Order:
@@ -583,8 +582,19 @@ SEARCH_FIELDS = [
     Field("hold", N_("On hold"), kind="choice", choices=_hold_choices),
     Field("handling_status", N_("Handling status"), kind="choice",
           choices=_status_filter_choices),
+    Field("combined", N_("Combined shipment"), kind="choice",
+          choices=lambda: [("1", N_("Combined")), ("0", N_("Ships alone"))]),
+    Field("return_expected", N_("Return expected"), kind="choice",
+          choices=lambda: [("1", N_("Marked")), ("0", N_("Not marked"))]),
+    Field("exchange_expected", N_("Exchange expected"), kind="choice",
+          choices=lambda: [("1", N_("Marked")), ("0", N_("Not marked"))]),
+    Field("deleted", N_("Deleted orders"), kind="choice",
+          choices=lambda: [("1", N_("Only deleted")), ("all", N_("Also deleted"))]),
     Field("q", N_("Keyword"), max_length=100,
           placeholder=N_("Order no., our order no., buyer, recipient, phone, address")),
+    Field("sort", N_("Sort"), kind="choice",
+          choices=lambda: [("received", N_("Newest first")),
+                           ("priority", N_("Print priority"))]),
 ]
 
 
@@ -612,6 +622,18 @@ def search(filters: dict, tz):
         query = query.where(Order.cs_state == filters["cs_state"])
     if filters.get("hold"):
         query = query.where(Order.hold == (filters["hold"] == "1"))
+    for name in ("return_expected", "exchange_expected"):
+        if filters.get(name):
+            query = query.where(getattr(Order, name) == (filters[name] == "1"))
+    if filters.get("combined") == "1":
+        query = query.where(Order.combine_group.is_null(False))
+    elif filters.get("combined") == "0":
+        query = query.where(Order.combine_group.is_null())
+    deleted = filters.get("deleted")
+    if deleted == "1":
+        query = query.where(Order.deleted == True)  # noqa: E712
+    elif deleted != "all":
+        query = query.where(Order.deleted == False)  # noqa: E712
     status = filters.get("handling_status")
     if status == "none":
         query = query.where(Order.handling_status.is_null())
@@ -633,6 +655,8 @@ def search(filters: dict, tz):
                 clause |= Order.id == int(digits)
                 first = [Case(None, [(Order.id == int(digits), 0)], 1)]  # 관리번호 hit on top
         query = query.where(clause)
+    if filters.get("sort") == "priority":
+        return query.order_by(*first, *priority.order_by_priority())
     return query.order_by(*first, Order.received_at.desc(), Order.id.desc())
 
 

@@ -104,8 +104,9 @@ def order_record(order: Order, now: dt.datetime | None = None) -> dict:
         "shipping_list_exported": bool(order.shipping_list_exported),
         "courier": order.courier or "", "tracking_no": order.tracking_no or "",
         "delivery_date": order.delivery_date.isoformat() if order.delivery_date else "",
-        "total": sum(l.quantity * l.unit_price for l in lines) + order.shipping_fee,
-        "shipping_fee": order.shipping_fee, "quantity": sum(l.quantity for l in lines),
+        # what is still ordered: partly cancelled lines count their active quantity
+        "total": sum(l.amount for l in lines) + order.shipping_fee,
+        "shipping_fee": order.shipping_fee, "quantity": sum(l.active_qty for l in lines),
         "line_count": len(lines), "product_codes": tuple(l.option_code or l.product_code
                                                           for l in lines),
         "buyer_name": order.buyer_name, "recipient_name": order.recipient_name,

@@ -7,14 +7,19 @@ history only when asked for. Datetimes leave as ISO 8601 in the configured zone.
 """
 from __future__ import annotations
 
-from engine import clock, history
-from engine.models import Channel, ChannelGroup, CsHistory, HandlingStatus, Order, OrderLine
+from engine import clock, history, pickups
+from engine.models import (
+    Channel, ChannelGroup, CsHistory, HandlingStatus, Order, OrderLine, Pickup,
+)
 
 
 def line_dict(line: OrderLine) -> dict:
+    """``quantity`` as ordered, ``cancelled_qty`` of it cancelled (개별취소); the amount is
+    what is left × the price."""
     return {"id": line.id, "product_code": line.product_code, "product": line.product_name,
             "option_code": line.option_code, "option": line.option_name,
-            "quantity": line.quantity, "price": line.unit_price, "amount": line.amount}
+            "quantity": line.quantity, "cancelled_qty": line.cancelled_qty,
+            "active_qty": line.active_qty, "price": line.unit_price, "amount": line.amount}
 
 
 def history_dict(entry: CsHistory, tz) -> dict:
@@ -45,6 +50,10 @@ def orders_dicts(orders: list[Order], tz, with_history: bool = False) -> list[di
     groups = {g.id: g.name for g in ChannelGroup.select()}
     statuses = {s.id: s.name for s in HandlingStatus.select()}
     lines = _lines_by_order(orders)
+    order_pickups: dict[int, list] = {}
+    for p in (Pickup.select().where(Pickup.order.in_([o.id for o in orders]))
+              .order_by(Pickup.id)):
+        order_pickups.setdefault(p.order_id, []).append(p)
     result = []
     for o in orders:
         channel = channels[o.channel_id]
@@ -69,8 +78,13 @@ def orders_dicts(orders: list[Order], tz, with_history: bool = False) -> list[di
             "shipping_fee": o.shipping_fee,
             # Order.total would query the lines again; the same sum over the loaded ones
             "total": sum(line.amount for line in order_lines) + o.shipping_fee,
+            "combine_group": o.combine_group, "combine_forbidden": o.combine_forbidden,
+            "priority": o.priority, "return_expected": o.return_expected,
+            "exchange_expected": o.exchange_expected, "exchange_type": o.exchange_type,
+            "deleted": o.deleted, "deleted_at": clock.iso(o.deleted_at, tz),
             "version": o.version, "updated_at": clock.iso(o.updated_at, tz),
             "lines": [line_dict(line) for line in order_lines],
+            "pickups": [pickups.as_dict(p, tz) for p in order_pickups.get(o.id, [])],
         }
         if with_history:
             item["history"] = [history_dict(h, tz) for h in history.for_order(o.id)]

@@ -224,8 +224,8 @@ def test_one_order_with_lines_and_history(api, world, order):
         False, None, None, 1)
     assert body["lines"] == [{"id": order.lines[0].id, "product_code": "P100",
                               "product": "순면 티셔츠", "option_code": "30001",
-                              "option": "화이트-M", "quantity": 2, "price": 12900,
-                              "amount": 25800}]
+                              "option": "화이트-M", "quantity": 2, "cancelled_qty": 0,
+                              "active_qty": 2, "price": 12900, "amount": 25800}]
     [created] = body["history"]
     assert (created["operation"], created["operator"], created["at"]) == (
         "create", "장유리", "2026-03-31T17:00:00+09:00")
@@ -360,13 +360,63 @@ def test_every_operation_through_actions(api, world, order):
     act("invoice", courier="CJ대한통운", tracking_no="2133-0013")
     act("ship")
     assert act("set_delivery_date", delivery_date="2026-04-02")["delivery_date"] == "2026-04-02"
-    walked = len(done)
-    done[-3:-1] = []  # invoice and ship were walked already
+    again = ["invoice", "ship"]  # walked a second time
 
+    # returns: 회수 of the shipped order, 개별취소 / 개별정상복귀, 반품예정 / 교환예정
+    line_id = held["lines"][0]["id"]
+    picked = act("pickup", courier="CJ대한통운", reason="반품-불량", register_inbound=True,
+                 expected_card=25800, return_tracking_no="555")
+    assert [(p["status"], p["expected_card"], p["return_tracking_no"])
+            for p in picked["pickups"]] == [("요청", 25800, "555")]
+    assert act("pickup_receive")["pickups"][0]["status"] == "접수"
+    completed = act("pickup_complete", arrived_card=20000)["pickups"][0]
+    assert (completed["status"], completed["outstanding"]) == ("완료", 5800)
+    partly = act("partial_cancel", line_id=line_id, quantity=1, reason="반품-불량")
+    assert partly["cs_state"] == "부분취소"
+    assert (partly["lines"][0]["cancelled_qty"], partly["lines"][0]["amount"]) == (1, 12900)
+    assert partly["total"] == 12900
+    assert act("partial_restore", line_id=line_id, quantity=1)["cs_state"] == "정상"
+    assert act("mark_return_expected")["return_expected"] is True
+    assert act("unmark_return_expected")["return_expected"] is False
+    marked = act("mark_exchange_expected", exchange_type="불량교환")
+    assert (marked["exchange_expected"], marked["exchange_type"]) == (True, "불량교환")
+    assert act("unmark_exchange_expected")["exchange_expected"] is False
+    # 주문복사 / 주문전체복사 answer with the NEW order
+    copy = act("copy", option_id=world.citrus_5.id, quantity=2)
+    assert copy["id"] != order.id and copy["lines"][0]["option_code"] == "30003"
+    assert copy["history"][0]["detail"] == f"[주문복사] <이전 주문 관리번호 : {order.id}>"
+    copy_all = act("copy_all", channel="%d" % world.mall.id)
+    assert (copy_all["channel"], copy_all["lines"][0]["quantity"]) == ("자사몰", 2)
+
+    # back to 접수 for the products, priority and 합포 operations
+    act("unship"), act("delete_invoice")
+    again += ["unship", "delete_invoice"]
+    assert act("change_product", line_id=line_id, option_id=world.tee_l.id
+               )["lines"][0]["option_code"] == "30002"
+    assert len(act("add_product", option_id=world.citrus_5.id, quantity=1)["lines"]) == 2
+    assert act("set_priority", position="top")["priority"] == 1
+    twin = new_order(world, recipient_name="장유리", recipient_mobile="070-4481-8840",
+                     zip_code="621785", address="경남 김해시 장유면 부곡리")
+    combined = act("combine", **{"with": twin.id})
+    assert combined["combine_group"] == order.id
+    assert Order.get_by_id(twin.id).combine_group == order.id
+    assert act("uncombine")["combine_group"] is None
+    act("combine", **{"with": twin.id})
+    again.append("combine")
+    assert act("delete_combine")["combine_group"] is None
+    assert act("forbid_combine")["combine_forbidden"] is True
+    assert act("allow_combine")["combine_forbidden"] is False
+    gone = act("delete")
+    assert gone["deleted"] is True and gone["deleted_at"]
+
+    walked = len(done)
+    for name in again:
+        done.remove(name)
     assert sorted(done) == sorted(orders.OPERATIONS)  # a new operation needs a step here
     assert set(history_operations(order.id)) == {"create"} | set(done)
     saved = Order.get_by_id(order.id)
     assert (saved.cs_state, saved.recipient_name, saved.version) == ("정상", "장유리", 1 + walked)
+    assert saved.deleted
     status = HandlingStatus.get(HandlingStatus.name == "발송준비중")
     assert saved.handling_status_id == status.id
 
@@ -441,3 +491,64 @@ def test_odd_action_fields_are_422_not_500(api, world, order):
     assert error(agent.act(order.id, "invoice", courier={"x": 1}, tracking_no=1),
                  422)["field"] == "courier"
     assert not Order.get_by_id(order.id).hold
+
+
+# --- the CS operations of issue 6 -----------------------------------------------------------
+
+def test_order_json_has_the_cs_fields(api, world, order):
+    body = api("viewer").get(f"/orders/{order.id}").json
+    assert {k: body[k] for k in ("combine_group", "combine_forbidden", "priority",
+                                 "return_expected", "exchange_expected", "exchange_type",
+                                 "deleted", "pickups")} == {
+        "combine_group": None, "combine_forbidden": False, "priority": 0,
+        "return_expected": False, "exchange_expected": False, "exchange_type": None,
+        "deleted": False, "pickups": []}
+    assert body["lines"][0]["cancelled_qty"] == 0 and body["lines"][0]["active_qty"] == 2
+    listed = api("viewer").get("/orders").json["orders"][0]
+    assert listed["pickups"] == [] and listed["lines"][0]["cancelled_qty"] == 0
+
+
+def test_partial_cancel_above_what_is_left_is_422_and_changes_nothing(api, world, order):
+    agent = api("agent", language="en")
+    line_id = order.lines[0].id
+    err = error(agent.act(order.id, "partial_cancel", line_id=line_id, quantity=3,
+                          reason="반품-불량"), 422)
+    assert (err["field"], err["message"]) == ("quantity", "Only 2 left to cancel on this line.")
+    err = error(agent.act(order.id, "partial_cancel", line_id=999, quantity=1,
+                          reason="반품-불량"), 422)
+    assert err["field"] == "line_id"
+    assert history_operations(order.id) == ["create"]
+    assert Order.get_by_id(order.id).cs_state == "정상"
+
+
+def test_combine_by_order_id_and_one_tracking_number_for_the_group(api, world, order):
+    agent = api("agent")
+    twin = new_order(world)
+    elsewhere = new_order(world, address="부산광역시 해운대구")
+    assert error(agent.act(order.id, "combine", **{"with": elsewhere.id}), 422)["field"] == "with"
+    assert agent.act(order.id, "combine", **{"with": twin.id}).json["combine_group"] == order.id
+    invoiced = agent.act(twin.id, "invoice", courier="CJ대한통운", tracking_no="77").json
+    assert invoiced["tracking_no"] == "77"
+    first = agent.get(f"/orders/{order.id}").json
+    assert (first["state"], first["tracking_no"], first["combine_group"]) == ("송장", "77",
+                                                                             order.id)
+    err = error(agent.act(elsewhere.id, "invoice", courier="CJ대한통운", tracking_no="77"), 422)
+    assert err["field"] == "tracking_no"
+
+
+@pytest.mark.parametrize("operation, fields", [
+    ("combine", {"with": 1}), ("partial_cancel", {"line_id": 1, "quantity": 1, "reason": "반품-불량"}),
+    ("copy", {}), ("delete", {}), ("set_priority", {"position": "top"}),
+    ("mark_return_expected", {}),
+])
+def test_viewer_cannot_run_the_cs_operations(api, world, order, operation, fields):
+    assert error(api("viewer").act(order.id, operation, **fields), 403)["code"] == "forbidden"
+    assert history_operations(order.id) == ["create"] and Order.select().count() == 1
+
+
+def test_bulk_marks_through_the_api(api, world, order):
+    second = new_order(world)
+    response = api("agent").post("/orders/bulk/mark_exchange_expected",
+                                 json={"ids": [order.id, second.id], "exchange_type": "상품교환"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert [o["exchange_type"] for o in response.json["orders"]] == ["상품교환", "상품교환"]

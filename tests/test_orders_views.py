@@ -15,7 +15,7 @@ import pytest
 from flask_babel import force_locale
 from markupsafe import escape
 
-from engine import orders
+from engine import orders, pickups
 from engine.errors import EngineError
 from engine.models import CsHistory, HandlingStatus, Order, ProductOption
 from tests.conftest import NOW, new_order
@@ -366,7 +366,68 @@ SUCCESS = {  # name: (prepare the order, form, check the saved order, badge in t
     "mark_shipping_list_exported": (None, {}, lambda o: o.shipping_list_exported, None),
     "set_delivery_date": (_ship, {"delivery_date": "2026-04-02"},
                           lambda o: o.delivery_date == dt.date(2026, 4, 2), None),
+    # the CS operations of issue 6 (a form may be a function of the world and the order)
+    "partial_cancel": (None, lambda w, o: {"line_id": _line(o).id, "quantity": "1",
+                                           "reason": "반품-불량"},
+                       lambda o: (o.cs_state, _line(o).cancelled_qty) == ("부분취소", 1),
+                       "badge cs-부분취소"),
+    "partial_restore": (lambda w, o: perform("partial_cancel", o, w.agent, line_id=_line(o).id,
+                                             quantity=2, reason="반품-불량"),
+                        lambda w, o: {"line_id": _line(o).id, "quantity": "1"},
+                        lambda o: (o.cs_state, _line(o).cancelled_qty) == ("부분취소", 1),
+                        "badge cs-부분취소"),
+    "change_product": (None, lambda w, o: {"line_id": _line(o).id, "option_id": w.tee_l.id},
+                       lambda o: _line(o).option_code == "30002", "화이트-L"),
+    "add_product": (None, lambda w, o: {"option_id": w.citrus_5.id, "quantity": "2"},
+                    lambda o: [l.option_code for l in o.lines] == ["30001", "30003"], "제주 감귤"),
+    "combine": (None, lambda w, o: {"with": str(new_order(w).id)},
+                lambda o: o.combine_group == o.id, 'class="badge combined"'),
+    "uncombine": (lambda w, o: perform("combine", o, w.agent, **{"with": new_order(w).id}), {},
+                  lambda o: o.combine_group is None, None),
+    "delete_combine": (lambda w, o: perform("combine", o, w.agent, **{"with": new_order(w).id}),
+                       {}, lambda o: o.combine_group is None, None),
+    "forbid_combine": (None, {}, lambda o: o.combine_forbidden, 'class="badge no-combine"'),
+    "allow_combine": (lambda w, o: perform("forbid_combine", o, w.agent), {},
+                      lambda o: not o.combine_forbidden, None),
+    "pickup": (_ship, {"courier": "CJ대한통운", "reason": "반품-불량", "register_inbound": "1",
+                       "expected_card": "25,800"},
+               lambda o: [(p.status, p.expected_card) for p in o.pickups] == [("요청", 25800)],
+               'class="pill pickup-요청"'),
+    "pickup_receive": (lambda w, o: _picked_up(w, o), {"return_tracking_no": "555"},
+                       lambda o: [p.status for p in o.pickups] == ["접수"],
+                       'class="pill pickup-접수"'),
+    "pickup_complete": (lambda w, o: _picked_up(w, o), {"arrived_card": "1000"},
+                        lambda o: [(p.status, p.arrived_card) for p in o.pickups]
+                        == [("완료", 1000)], 'class="pill pickup-완료"'),
+    "mark_return_expected": (None, {}, lambda o: o.return_expected,
+                             'class="badge return-expected"'),
+    "unmark_return_expected": (lambda w, o: perform("mark_return_expected", o, w.agent), {},
+                               lambda o: not o.return_expected, None),
+    "mark_exchange_expected": (None, {"exchange_type": "단순교환"},
+                               lambda o: (o.exchange_expected, o.exchange_type)
+                               == (True, "단순교환"), 'class="badge exchange-expected"'),
+    "unmark_exchange_expected": (lambda w, o: perform("mark_exchange_expected", o, w.agent,
+                                                      exchange_type="단순교환"), {},
+                                 lambda o: not o.exchange_expected, None),
+    "copy": (None, lambda w, o: {"option_id": w.citrus_5.id}, lambda o: True, "제주 감귤"),
+    "copy_all": (None, lambda w, o: {"channel": w.coupang.id}, lambda o: True, "쿠팡"),
+    "delete": (None, {}, lambda o: o.deleted, 'class="badge deleted"'),
+    "set_priority": (None, {"position": "top"}, lambda o: o.priority == 1,
+                     'class="badge priority"'),
 }
+
+
+def _line(order):
+    return sorted(order.lines, key=lambda line: line.id)[0]
+
+
+def _picked_up(w, o):
+    _ship(w, o)
+    perform("pickup", o, w.agent, courier="CJ대한통운", reason="반품-불량")
+
+
+def test_every_operation_has_a_success_case_here():
+    assert sorted(set(orders.OPERATIONS) - set(SUCCESS)) == []
 
 
 @pytest.mark.parametrize("name", [n for n in SUCCESS if n in orders.OPERATIONS])
@@ -376,12 +437,20 @@ def test_operation_succeeds_closes_dialog_and_swaps_in_the_panel(world, agent, n
     if prepare:
         prepare(world, order)
     version = Order.get_by_id(order.id).version
+    form = form(world, Order.get_by_id(order.id)) if callable(form) else form
     form = dict(form, version=version, cs_text=form.get("cs_text", "처리 메모"))
     if form.get("handling_status") == "__status__":
         form["handling_status"] = HandlingStatus.get(HandlingStatus.name == "발송준비중").id
     history_before = CsHistory.select().where(CsHistory.order == order.id).count()
     response = agent.post(f"/orders/{order.id}/op/{name}", data=form, headers=HX)
-    assert_closed_with_panel(response, order.id, badge)
+    if orders.OPERATIONS[name].returns_new:  # 주문복사: the panel shows the new order
+        made = Order.select().order_by(Order.id.desc()).first()
+        assert made.id != order.id
+        assert_closed_with_panel(response, made.id, badge)
+        assert f"[{'주문복사' if name == 'copy' else '주문전체복사'}] &lt;이전 주문 관리번호 : " \
+               f"{order.id}&gt;" in text(response)
+    else:
+        assert_closed_with_panel(response, order.id, badge)
     fresh = Order.get_by_id(order.id)
     assert check(fresh)
     assert fresh.version == version + 1 and fresh.updated_by_id == world.agent.id
@@ -390,7 +459,8 @@ def test_operation_succeeds_closes_dialog_and_swaps_in_the_panel(world, agent, n
     assert len(lines) == history_before + 1
     assert (lines[0].operation, lines[0].operator_id, lines[0].text) == (
         name, world.agent.id, form["cs_text"])
-    assert f'data-version="{version + 1}"' in text(response)
+    if not orders.OPERATIONS[name].returns_new:
+        assert f'data-version="{version + 1}"' in text(response)
 
 
 FAILURES = {  # scenario: (prepare, operation, form, fields with an error, or None: a message)
@@ -673,3 +743,177 @@ def test_alarms_show_a_due_hold_alarm_only(world, agent):
 def test_no_alarm_due_renders_nothing(world, agent):
     perform("hold", new_order(world), world.agent)  # held without an alarm
     assert text(agent.get("/orders/alarms", headers=HX)).strip() == ""
+
+
+# --- the CS operations of issue 6 in the console --------------------------------------------
+
+def _twin(world, **fields):
+    raw = dict(recipient_name="이창희", recipient_mobile="010-4139-1550", address="아산시 송죽길 167")
+    raw.update(fields)
+    return new_order(world, **raw)
+
+
+def test_panel_proposes_orders_to_combine_and_one_click_combines_them(world, agent):
+    a, b, c = _twin(world), _twin(world), _twin(world)
+    alone = new_order(world)
+    body = text(agent.get(f"/orders/{a.id}", headers=HX))
+    proposal = re.search(r'<div class="combine-proposal".*?</div>', body, re.S).group(0)
+    assert f"#{b.id}" in proposal and f"#{c.id}" in proposal and f"#{alone.id}" not in proposal
+    vals = json.loads(re.search(r"hx-vals='([^']*)'", proposal).group(1).replace("&#34;", '"'))
+    assert vals == {"with": f"{b.id},{c.id}", "version": a.version}
+    assert 'combine-proposal' not in text(agent.get(f"/orders/{alone.id}", headers=HX))
+    response = agent.post(f"/orders/{a.id}/op/combine", data=vals, headers=HX)
+    assert_closed_with_panel(response, a.id, 'class="badge combined"')
+    assert {Order.get_by_id(o.id).combine_group for o in (a, b, c)} == {a.id}
+    body = text(response)
+    assert "combine-proposal" not in body  # nothing left to propose
+    assert re.search(r'<dd class="group-members">.*#%d.*#%d' % (b.id, c.id), body, re.S)
+
+
+def test_combine_dialog_lists_the_proposals_and_refuses_another_address(world, agent, app):
+    a, b = _twin(world), _twin(world)
+    other = new_order(world)
+    body = text(agent.get(f"/orders/{a.id}/op/combine", headers=HX))
+    assert f'data-with="{b.id}"' in body and f'data-with="{other.id}"' not in body
+    before = snapshot(a.id)
+    response = agent.post(f"/orders/{a.id}/op/combine", headers=HX,
+                          data={"version": a.version, "with": str(other.id)})
+    assert "HX-Trigger" not in response.headers
+    error = engine_error(lambda: orders.perform("combine", a.id, {"with": str(other.id)},
+                                                ctx(world.agent)))
+    assert field_error(text(response), "with") == shown(app, error)
+    assert snapshot(a.id) == before and Order.get_by_id(other.id).combine_group is None
+
+
+def test_line_buttons_open_the_partial_dialogs_with_the_line_chosen(world, agent):
+    order = new_order(world, lines=[{"option_id": world.tee_m.id, "quantity": 3},
+                                    {"option_id": world.citrus_5.id, "quantity": 1}])
+    tee, citrus = sorted(order.lines, key=lambda line: line.id)
+    body = text(agent.get(f"/orders/{order.id}", headers=HX))
+    assert f'data-line-op="partial_cancel" data-line="{citrus.id}"' in body
+    assert 'data-line-op="partial_restore"' not in body  # nothing cancelled yet
+    dialog = text(agent.get(f"/orders/{order.id}/op/partial_cancel?line_id={citrus.id}",
+                            headers=HX))
+    assert re.search(rf'<option value="{citrus.id}"\s+selected', dialog)
+    assert re.search(rf'<option value="{tee.id}"\s+>', dialog)
+    assert 'name="quantity"' in dialog and 'name="reason"' in dialog
+
+
+def test_partial_cancel_through_the_dialog_shows_the_cancelled_quantity(world, agent, app):
+    order = new_order(world, lines=[{"option_id": world.tee_m.id, "quantity": 3}])
+    line = order.lines[0]
+    too_many = {"version": order.version, "line_id": line.id, "quantity": "4",
+                "reason": "반품-불량"}
+    response = agent.post(f"/orders/{order.id}/op/partial_cancel", data=too_many, headers=HX)
+    assert "HX-Trigger" not in response.headers
+    error = engine_error(lambda: orders.perform("partial_cancel", order.id, too_many,
+                                                ctx(world.agent)))
+    assert field_error(text(response), "quantity") == shown(app, error)
+    assert 'value="4"' in text(response)
+    response = agent.post(f"/orders/{order.id}/op/partial_cancel", headers=HX,
+                          data=dict(too_many, quantity="2"))
+    assert_closed_with_panel(response, order.id, "badge cs-부분취소")
+    row = re.search(rf'<tr id="line-{line.id}".*?</tr>', text(response), re.S).group(0)
+    assert '<span class="cancelled-chip">−2</span>' in row and "12,900" in row
+    assert re.search(r'class="num amount">12,900<', row)  # 1 left × 12,900
+    assert re.search(r'class="num order-total">12,900<', text(response))
+
+
+def test_product_dialogs_pick_from_the_product_search(world, agent):
+    order = new_order(world)
+    body = text(agent.get(f"/orders/{order.id}/op/change_product", headers=HX))
+    assert 'name="option_id"' in body and 'id="picked-label"' in body
+    assert 'hx-get="/orders/products?mode=pick"' in body
+    picker = text(agent.get("/orders/products?mode=pick&q=감귤", headers=HX))
+    assert f'data-pick="{world.citrus_5.id}"' in picker and "data-label=" in picker
+    assert "hx-get=\"/orders/new/line" not in picker
+    assert "/orders/new/line" in text(agent.get("/orders/products?q=감귤", headers=HX))
+    # a failed pick keeps the chosen product shown
+    response = agent.post(f"/orders/{order.id}/op/add_product", headers=HX,
+                          data={"version": order.version, "option_id": world.citrus_5.id,
+                                "quantity": "0"})
+    assert field_error(text(response), "quantity")
+    assert "제주 감귤 · 5kg" in text(response)
+
+
+def test_priority_dialog_lists_orders_with_the_same_product(world, agent):
+    order = new_order(world)
+    same = new_order(world, recipient_name="함정리")
+    engine_error(lambda: perform("set_priority", same, world.agent))  # no position: refused
+    other = new_order(world, lines=[{"option_id": world.citrus_5.id, "quantity": 1}])
+    orders.perform("set_priority", same.id, {"position": "top"}, ctx(world.agent2))
+    body = text(agent.get(f"/orders/{order.id}/op/set_priority", headers=HX))
+    assert f'data-after="{same.id}"' in body and f">{other.id}<" not in body
+    assert "함정리" in body and re.search(r'name="position" value="top" checked', body)
+    response = agent.post(f"/orders/{order.id}/op/set_priority", headers=HX,
+                          data={"version": order.version, "position": "after",
+                                "after": str(same.id)})
+    assert_closed_with_panel(response, order.id, 'class="badge priority"')
+    assert (Order.get_by_id(same.id).priority, Order.get_by_id(order.id).priority) == (2, 1)
+
+
+def test_console_filters_marks_deleted_and_sorts_by_priority(world, agent):
+    old = new_order(world, now=NOW - dt.timedelta(hours=2))
+    marked = new_order(world, now=NOW - dt.timedelta(hours=1))
+    gone = new_order(world)
+    perform("mark_return_expected", marked, world.agent)
+    perform("delete", gone, world.agent)
+    perform("set_priority", old, world.agent, position="top")
+    assert row_ids(text(agent.get("/orders/"))) == [marked.id, old.id]
+    assert row_ids(text(agent.get("/orders/?return_expected=1"))) == [marked.id]
+    assert row_ids(text(agent.get("/orders/?deleted=1"))) == [gone.id]
+    assert row_ids(text(agent.get("/orders/?deleted=all"))) == [gone.id, marked.id, old.id]
+    body = text(agent.get("/orders/?sort=priority"))
+    assert row_ids(body) == [old.id, marked.id]
+    assert re.search(r'<option value="priority"\s+selected', body)
+    assert 'class="badge priority"' in body and 'class="badge return-expected"' in body
+    assert field_error(text(agent.get("/orders/?sort=x")), "sort")
+
+
+def test_copy_shows_the_new_order_and_both_histories(world, agent):
+    order = new_order(world)
+    response = agent.post(f"/orders/{order.id}/op/copy", headers=HX,
+                          data={"version": order.version, "option_id": world.citrus_5.id,
+                                "quantity": "1"})
+    made = Order.select().order_by(Order.id.desc()).first()
+    assert_closed_with_panel(response, made.id, None)
+    assert str(made.id) in triggers(response)["ruledesk:toast"]
+    assert CsHistory.get((CsHistory.order == order.id) & (CsHistory.operation == "copy")
+                         ).detail == f"[주문복사] <새 주문 관리번호 : {made.id}>"
+
+
+def test_pickup_dialog_warns_and_unticks_inbound_after_a_registration(world, agent):
+    order = new_order(world)
+    _ship(world, order)
+    body = text(agent.get(f"/orders/{order.id}/op/pickup", headers=HX))
+    assert re.search(r'name="register_inbound" value="1" checked', body)
+    assert "data-inbound-done" not in body
+    perform("pickup", order, world.agent, courier="CJ대한통운", reason="반품-불량",
+            register_inbound=True)
+    body = text(agent.get(f"/orders/{order.id}/op/pickup", headers=HX))
+    assert 'name="register_inbound"' in body
+    assert not re.search(r'name="register_inbound" value="1" checked', body)
+    first = pickups.for_order(order.id)[0]
+    assert f'data-inbound-done="{first.id}"' in body
+    fresh = Order.get_by_id(order.id)
+    response = agent.post(f"/orders/{order.id}/op/pickup", headers=HX,
+                          data={"version": fresh.version, "courier": "CJ대한통운",
+                                "reason": "반품-불량", "register_inbound": "1"})
+    assert "HX-Trigger" not in response.headers
+    assert field_error(text(response), "register_inbound")
+    body = text(agent.get(f"/orders/{order.id}", headers=HX))
+    assert 'class="pill pickup-요청"' in body
+
+
+@pytest.mark.parametrize("name", ["combine", "partial_cancel", "pickup", "set_priority",
+                                  "delete", "copy"])
+def test_viewer_gets_403_for_the_new_dialogs_and_changes_nothing(world, viewer, name):
+    order = new_order(world)
+    before = snapshot(order.id)
+    assert viewer.get(f"/orders/{order.id}/op/{name}", headers=HX).status_code == 403
+    response = viewer.post(f"/orders/{order.id}/op/{name}", headers=HX,
+                           data={"version": order.version, "with": "1", "position": "top",
+                                 "line_id": order.lines[0].id, "quantity": "1",
+                                 "reason": "반품-불량"})
+    assert response.status_code == 403
+    assert snapshot(order.id) == before and Order.select().count() == 1

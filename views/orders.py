@@ -7,7 +7,7 @@ import re
 from flask import Blueprint, current_app, g, make_response, request, url_for
 from flask_babel import gettext
 
-from engine import catalog, history, orders
+from engine import catalog, combining, history, order_lines, orders, pickups, priority
 from engine.errors import EngineError
 from engine.models import Channel, Courier, Order, ProductOption
 from views.web import ctx, field_errors, render, requires, translate
@@ -33,8 +33,18 @@ def _results_context():
     query = {k: v for k, v in raw.items() if v}
     return dict(rows=rows, total=total, page=page, pages=pages, query=query, raw=raw,
                 errors=errors, search_fields=orders.SEARCH_FIELDS,
-                bulk_ops=[op for op in orders.OPERATIONS.values() if op.bulk],
+                bulk_ops=_grouped([op for op in orders.OPERATIONS.values() if op.bulk]),
                 selected=request.args.get("order", type=int))
+
+
+def _grouped(ops) -> list:
+    """[(group, label, [ops])] in the panel's group order, empty groups left out."""
+    result = []
+    for group, label in orders.GROUPS:
+        members = [op for op in ops if op.group == group]
+        if members:
+            result.append((group, label, members))
+    return result
 
 
 @bp.route("/")
@@ -58,8 +68,16 @@ def alarms():
 
 def _panel_context(order: Order, **extra):
     ops = [(op, orders.refusal(op, order)) for op in orders.OPERATIONS.values()]
-    return dict(order=order, lines=list(order.lines), history=list(history.for_order(order.id)),
-                operations=ops, labels=history.OPERATION_LABELS, **extra)
+    groups = []
+    for group, label in orders.GROUPS:
+        members = [(op, refused) for op, refused in ops if op.group == group]
+        if members:
+            groups.append((group, label, members, sum(1 for _, r in members if r is None)))
+    return dict(order=order, lines=order_lines.lines(order),
+                history=list(history.for_order(order.id)), operations=ops, op_groups=groups,
+                labels=history.OPERATION_LABELS, proposals=combining.proposals(order),
+                group_members=combining.others(order), pickups=pickups.for_order(order.id),
+                pickup_labels=pickups.STATUS_LABELS, **extra)
 
 
 @bp.route("/<int:order_id>")
@@ -75,14 +93,40 @@ def _dialog(template, **context):
     return render(template, **context)
 
 
+def _dialog_context(op, order: Order, values: dict) -> dict:
+    """What some dialogs show beside their fields: the order's lines to pick one, the
+    combine proposals, the orders to place a priority after, the open pickups."""
+    context = {"lines": order_lines.lines(order)}
+    if op.group == "combine":
+        context.update(proposals=combining.proposals(order),
+                       group_members=combining.others(order))
+    if op.name == "set_priority":
+        context.update(peers=priority.peers(order))
+    if op.group == "returns":
+        context.update(pickups=pickups.for_order(order.id), pickup_labels=pickups.STATUS_LABELS,
+                       inbound_done=pickups.registered_inbound(order.id))
+    if any(f.name == "option_id" for f in op.fields):
+        chosen = str(values.get("option_id") or "")
+        chosen = int(chosen) if chosen.isdigit() and int(chosen) < 2**31 else None
+        context["chosen_option"] = (catalog.search_options(include_inactive=True)
+                                    .where(ProductOption.id == chosen).first()
+                                    if chosen else None)
+    return context
+
+
 @bp.route("/<int:order_id>/op/<name>", methods=["GET"])
 @requires("operate")
 def operation_dialog(order_id, name):
     op = _operation(name)
     order = orders.get(order_id)
     refused = orders.refusal(op, order)
-    return _dialog("orders/_operation.html", op=op, order=order, values=_defaults(op, order),
-                   errors={}, refused=translate(refused) if refused else None)
+    values = _defaults(op, order)
+    for key in ("line_id", "option_id", "with", "after", "position", "pickup_id"):
+        if key in request.args and any(f.name == key for f in op.fields):
+            values[key] = request.args[key]
+    return _dialog("orders/_operation.html", op=op, order=order, values=values,
+                   errors={}, refused=translate(refused) if refused else None,
+                   **_dialog_context(op, order, values))
 
 
 @bp.route("/<int:order_id>/op/<name>", methods=["POST"])
@@ -97,7 +141,11 @@ def operation_submit(order_id, name):
         order = orders.get(order_id)
         return _dialog("orders/_operation.html", op=op, order=order,
                        values=request.form.to_dict(), errors=field_errors(exc),
-                       message=None if exc.field else translate(exc), refused=None)
+                       message=None if exc.field else translate(exc), refused=None,
+                       **_dialog_context(op, order, request.form))
+    if op.returns_new:
+        return _changed(order, gettext("%(op)s: order %(new)s was made from order %(id)s.",
+                                       op=gettext(op.label), new=order.id, id=order_id))
     return _changed(order, gettext("%(op)s: done for order %(id)s.", op=gettext(op.label),
                                    id=order.id))
 
@@ -131,6 +179,32 @@ def _defaults(op, order: Order) -> dict:
         values["courier"] = order.courier or (first.name if first else "")
     if op.name == "hold":
         values["alarm_at"] = ""
+    first_line = order_lines.lines(order)[:1]
+    if any(f.name == "line_id" for f in op.fields):
+        values["line_id"] = str(first_line[0].id) if first_line else ""
+        values["quantity"] = "1"
+    if op.name == "add_product":
+        values["quantity"] = "1"
+    if op.name == "copy" and first_line:
+        values["option_id"] = str(first_line[0].option_id or "")
+        values["quantity"] = str(first_line[0].quantity)
+    if op.name == "copy_all":
+        values["channel"] = str(order.channel_id)
+    if op.name == "set_priority":
+        values["position"] = priority.TOP
+    if op.name == "pickup":
+        first = Courier.ordered().where(Courier.active == True).first()  # noqa: E712
+        values["courier"] = order.courier or (first.name if first else "")
+        values["register_inbound"] = not pickups.registered_inbound(order.id)
+    if op.name in ("pickup_receive", "pickup_complete"):
+        statuses = ((pickups.REQUESTED,) if op.name == "pickup_receive"
+                    else (pickups.REQUESTED, pickups.ACCEPTED))
+        open_one = pickups.open_pickup(order.id, statuses)
+        if open_one:
+            values["pickup_id"] = str(open_one.id)
+            values["return_tracking_no"] = open_one.return_tracking_no
+            for name in pickups.AMOUNT_COLUMNS:
+                values[name] = getattr(open_one, name)
     return values
 
 
@@ -230,5 +304,7 @@ def product_search():
     keyword = request.args.get("q", "")
     query = catalog.search_options(keyword)
     total = query.count()
+    # mode "pick": 선택 fills the dialog's product field (상품변경, 상품추가, 주문복사)
+    mode = "pick" if request.args.get("mode") == "pick" else "line"
     return render("orders/_product_search.html", options=list(query.limit(50)), total=total,
-                  keyword=keyword)
+                  keyword=keyword, mode=mode)
