@@ -37,6 +37,8 @@ CHANNEL_FIELDS = [
     Field("name", N_("Channel name"), required=True, max_length=100),
     Field("group", N_("Channel group"), kind="choice", choices=_group_choices),
     Field("active", N_("In use"), kind="bool"),
+    Field("auto_combine", N_("Combine imported orders for one recipient automatically (합포)"),
+          kind="bool"),
 ]
 
 SEARCH_FIELDS = [

@@ -425,3 +425,15 @@ def test_group_filter_reloads_with_the_chosen_group(login, world):
                                headers={"HX-Request": "true"}).get_data(as_text=True)
     assert 'id="group-filter"' in body
     assert f'<option value="{world.mall.group_id}" selected>' in body
+
+
+def test_channel_form_sets_auto_combine_for_imports(app, world, login):
+    admin = login("admin")
+    response = admin.post(f"/channels/{world.st11.id}",
+                          data={"name": "11번가", "group": str(world.st11.group_id),
+                                "active": "1", "auto_combine": "1"})
+    assert response.status_code == 200
+    from engine.models import Channel
+    assert Channel.get_by_id(world.st11.id).auto_combine
+    assert 'name="auto_combine" value="1" checked' in admin.get(
+        f"/channels/{world.st11.id}").get_data(as_text=True)

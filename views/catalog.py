@@ -216,7 +216,8 @@ def group_filter():
 def _channel_context(channel=None, values=None, errors=None, message=None):
     if values is None:
         values = ({"name": channel.name, "group": str(channel.group_id or ""),
-                   "active": channel.active} if channel else {"active": True})
+                   "active": channel.active, "auto_combine": channel.auto_combine}
+                  if channel else {"active": True})
     return dict(channel=channel, values=values, errors=errors or {}, message=message,
                 fields=channels.CHANNEL_FIELDS)
 
