@@ -124,66 +124,39 @@ class ProductOption(BaseModel):
         return getattr(self, f"price_{tier}")
 
 
-class HandlingStatus(BaseModel):
+class ChoiceItem(BaseModel):
+    """An entry of a configurable list (engine/choices.py): each subclass is its own table."""
+
+    id = AutoField()
+    name = CharField(max_length=60, unique=True)
+    sort_order = IntegerField(default=0)
+    active = BooleanField(default=True)
+
+    @classmethod
+    def ordered(cls):
+        return cls.select().order_by(cls.sort_order, cls.id)
+
+
+class HandlingStatus(ChoiceItem):
     """A user-defined order handling status (対応状況), beside the fixed fulfilment state."""
 
-    id = AutoField()
-    name = CharField(max_length=60, unique=True)
     color = CharField(max_length=7, default="#6b7280")
-    sort_order = IntegerField(default=0)
-    active = BooleanField(default=True)
-
-    @classmethod
-    def ordered(cls):
-        return cls.select().order_by(cls.sort_order, cls.id)
 
 
-class Courier(BaseModel):
-    id = AutoField()
-    name = CharField(max_length=60, unique=True)
-    sort_order = IntegerField(default=0)
-    active = BooleanField(default=True)
-
-    @classmethod
-    def ordered(cls):
-        return cls.select().order_by(cls.sort_order, cls.id)
+class Courier(ChoiceItem):
+    """A courier offered when an invoice is entered."""
 
 
-class CancelReason(BaseModel):
-    id = AutoField()
-    name = CharField(max_length=60, unique=True)
-    sort_order = IntegerField(default=0)
-    active = BooleanField(default=True)
-
-    @classmethod
-    def ordered(cls):
-        return cls.select().order_by(cls.sort_order, cls.id)
+class CancelReason(ChoiceItem):
+    """A reason offered when an order is cancelled."""
 
 
-class PaymentStatus(BaseModel):
-    """Payment statuses (決済状況) a gateway or a person can set: a configurable list."""
-
-    id = AutoField()
-    name = CharField(max_length=60, unique=True)
-    sort_order = IntegerField(default=0)
-    active = BooleanField(default=True)
-
-    @classmethod
-    def ordered(cls):
-        return cls.select().order_by(cls.sort_order, cls.id)
+class PaymentStatus(ChoiceItem):
+    """Payment statuses (決済状況) a gateway or a person can set."""
 
 
-class PaymentMethod(BaseModel):
-    """Payment methods (支払い方法: 代金引換, card…): a configurable list."""
-
-    id = AutoField()
-    name = CharField(max_length=60, unique=True)
-    sort_order = IntegerField(default=0)
-    active = BooleanField(default=True)
-
-    @classmethod
-    def ordered(cls):
-        return cls.select().order_by(cls.sort_order, cls.id)
+class PaymentMethod(ChoiceItem):
+    """Payment methods (支払い方法: 代金引換, card…)."""
 
 
 class Subscription(BaseModel):
@@ -727,6 +700,13 @@ class NotifyCode(BaseModel):
 
 # Every model, in definition order (a model is defined after those it references), so the
 # test suite can empty the tables children first.
-ALL_MODELS = list(BaseModel.__subclasses__())
+def _tables(model):
+    for sub in model.__subclasses__():
+        if sub is not ChoiceItem:   # a base with no table of its own
+            yield sub
+        yield from _tables(sub)
+
+
+ALL_MODELS = list(_tables(BaseModel))
 
 __all__ = [m.__name__ for m in ALL_MODELS] + ["db", "utcnow", "fn", "ALL_MODELS"]
