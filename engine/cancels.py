@@ -36,7 +36,7 @@ ACTIONS = {
     FULL: N_("Cancel the order"),
     PARTIAL: N_("Cancel part of a line"),
     HOLD: N_("Hold: invoice already issued"),
-    SHIPPED: N_("Already shipped: list for a return"),
+    SHIPPED: N_("Hold: already shipped, list for a return"),
     WITHDRAWAL: N_("Cancel withdrawn by the customer"),
 }
 WITHDRAWAL_MARKS = {"y", "yes", "o", "1", "true", "철회", "취소철회", "withdrawn", "撤回"}
@@ -453,9 +453,11 @@ def _apply_row(up: CancelUpload, row: dict, ctx) -> None:
     elif action == PARTIAL:
         operation = orders.OPERATIONS[PARTIAL]
         orders.perform(PARTIAL, order_id, _partial_raw(operation, row, text), ctx)
-    elif action == HOLD and not order.hold:
-        orders.perform("hold", order_id, {"cs_text": "[송장 후 판매처취소] " + text}, ctx)
-    else:  # already held, or shipped: an open CS line so nobody misses it
+    elif action in (HOLD, SHIPPED) and not order.hold:
+        # a cancel after the invoice is never applied silently: the order is held and listed
+        tag = "[송장 후 판매처취소]" if action == HOLD else "[배송 후 판매처취소]"
+        orders.perform("hold", order_id, {"cs_text": f"{tag} {text}"}, ctx)
+    else:  # already held: an open CS line so nobody misses it
         detail = "[송장 후 판매처취소]" if action == HOLD else "[배송 후 판매처취소]"
         cs_history.write_note([order_id], text, ctx, detail=detail)
     CancelResult.create(upload=up, row_no=row["row"], channel=up.channel_id, order=order_id,

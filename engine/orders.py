@@ -42,10 +42,9 @@ def _status_choices():
 # Each check returns None when the operation is allowed, or the refusal message.
 
 def _check_hold(o: Order):
+    """A shipped order may be held too: the hold then flags it (a late cancel, a return)."""
     if o.hold:
         return N_("The order is already on hold.")
-    if o.state == SHIPPED:
-        return N_("A shipped order cannot be put on hold.")
 
 
 def _check_release(o: Order):

@@ -223,19 +223,19 @@ def test_confirm_applies_only_the_good_rows_and_holds_late_cancels(world, mixed)
     assert {line.option_code: line.cancelled_qty for line in part.lines} == {"30001": 2,
                                                                              "30003": 0}
     assert (late.state, late.cs_state, late.hold) == ("송장", "정상", True)
-    assert (gone.state, gone.cs_state, gone.hold) == ("배송", "정상", False)
+    assert (gone.state, gone.cs_state, gone.hold) == ("배송", "정상", True)  # held, listed
     assert (back.cs_state, many.cs_state) == ("정상", "정상")
     # the CS history, written by the agent who confirmed
     lines = {(h.order_id, h.operation) for h in CsHistory.select().where(
         CsHistory.operator == world.agent2)}
     assert {(full.id, "cancel"), (part.id, "partial_cancel"), (late.id, "hold"),
-            (gone.id, "note"), (back.id, "note")} <= lines
-    note = CsHistory.get(CsHistory.order == gone.id, CsHistory.operation == "note")
-    assert note.detail == "[배송 후 판매처취소]" and not note.processed
+            (gone.id, "hold"), (back.id, "note")} <= lines
+    note = CsHistory.get(CsHistory.order == gone.id, CsHistory.operation == "hold")
+    assert note.text.startswith("[배송 후 판매처취소]") and not note.processed
     assert "판매처취소 #%d 6행" % upload.id in note.text
     # rule events came after the commit, as for a person
     changed = {e.record_id for e in seen if e.kind == events.CHANGED}
-    assert {full.id, part.id, late.id} <= changed and many.id not in changed
+    assert {full.id, part.id, late.id, gone.id} <= changed and many.id not in changed
     # results: one per applied cancel row; the withdrawal is its own list
     results = {r.order_id: r for r in CancelResult.select()}
     assert set(results) == {full.id, part.id, late.id, gone.id}
