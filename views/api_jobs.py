@@ -13,18 +13,17 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from flask import Blueprint, current_app, g, request
-from werkzeug.exceptions import HTTPException
+from flask import current_app, g, request
 
 from engine import clock, jobs, notify_phone
-from engine.errors import ConflictError, EngineError, NotFound, ValidationError
+from engine.errors import ConflictError, NotFound, ValidationError
 from engine.models import Job, JobRun, utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views import api as orders_api
-from views.api import PAGING_FIELDS, BadRequest, api_requires, error_response
+from views.api import PAGING_FIELDS, api_requires
+from views.api import api_blueprint, json_body as _body, json_response as _json
 
-bp = Blueprint("api_jobs", __name__, url_prefix="/api/v1/jobs")
+bp = api_blueprint("api_jobs", __name__, "/api/v1/jobs")
 
 STATUSES = ("done", "failed", "interrupted", "running")
 LOG_FIELDS = [
@@ -39,30 +38,6 @@ LOG_FIELDS = [
 NEXT_FIELDS = [Field("count", N_("Count"), kind="int", min=1, max=100)]
 VERSION_FIELD = Field("version", N_("Version"), kind="int", min=1)
 READ_ONLY = ("id", "version", "next_run_at", "last_run_at", "last_success_at", "updated_at")
-
-
-def _exempt_from_csrf(state):
-    """Bearer tokens are not sent by browsers on their own, so CSRF cannot apply here."""
-    state.app.extensions["csrf"].exempt(bp)
-
-
-bp.record_once(_exempt_from_csrf)
-bp.register_error_handler(EngineError, error_response)
-bp.register_error_handler(HTTPException, orders_api._http_error)
-
-
-def _json(body, status: int = 200):
-    text = current_app.json.dumps(body, ensure_ascii=False)
-    return current_app.response_class(text + "\n", status=status, mimetype="application/json")
-
-
-def _body() -> dict:
-    if not request.get_data(cache=True).strip():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(N_("The request body must be a JSON object."))
-    return body
 
 
 def _tz():

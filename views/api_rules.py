@@ -9,19 +9,18 @@ e.g. ``when`` with the position, or ``actions-0-status``).
 """
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 from peewee import fn
-from werkzeug.exceptions import HTTPException
 
 from engine import clock, rules
-from engine.errors import ConflictError, EngineError, NotFound, ValidationError
+from engine.errors import ConflictError, NotFound, ValidationError
 from engine.models import Rule, RuleChange, RuleRun, utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views import api as orders_api
-from views.api import PAGING_FIELDS, BadRequest, api_requires, error_response
+from views.api import PAGING_FIELDS, api_requires
+from views.api import api_blueprint, json_body as _body, json_response as _json
 
-bp = Blueprint("api_rules", __name__, url_prefix="/api/v1/rules")
+bp = api_blueprint("api_rules", __name__, "/api/v1/rules")
 
 OUTCOMES = ("done", "failed", "loop", "no_match")
 LOG_FIELDS = [
@@ -32,30 +31,6 @@ LOG_FIELDS = [
 CHANGE_FIELDS = [Field("rule_id", N_("Rule"), kind="int", min=1)]
 DRY_RUN_FIELDS = [Field("order_id", N_("Order no."), kind="int", required=True, min=1)]
 VERSION_FIELD = Field("version", N_("Version"), kind="int", min=1)
-
-
-def _exempt_from_csrf(state):
-    """Bearer tokens are not sent by browsers on their own, so CSRF cannot apply here."""
-    state.app.extensions["csrf"].exempt(bp)
-
-
-bp.record_once(_exempt_from_csrf)
-bp.register_error_handler(EngineError, error_response)
-bp.register_error_handler(HTTPException, orders_api._http_error)
-
-
-def _json(body, status: int = 200):
-    text = current_app.json.dumps(body, ensure_ascii=False)
-    return current_app.response_class(text + "\n", status=status, mimetype="application/json")
-
-
-def _body() -> dict:
-    if not request.get_data(cache=True).strip():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(N_("The request body must be a JSON object."))
-    return body
 
 
 def _tz():
