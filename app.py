@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFProtect
 from htmx_flask import Htmx
 from peewee import IntegrityError
 
-from engine import clock, demo, imports, jobs, rules, sending, store, users
+from engine import assignment, clock, demo, imports, jobs, rules, sending, store, users
 from engine.models import User, db, utcnow
 from engine.scheduler import Ticker
 
@@ -177,7 +177,8 @@ def register_cli(app: Flask) -> None:
 
 def start_scheduler(app: Flask) -> threading.Event:
     """Tick the scheduler's duties in this process (RULEDESK_SCHEDULER=0 turns it off):
-    deliver queued messages, run the scheduled jobs whose slot has come."""
+    deliver queued messages, run the scheduled jobs whose slot has come, and give tickets
+    flagged "nobody available" to whoever is back from leave."""
     database = app.extensions["ruledesk.db"]
     providers = app.extensions["ruledesk.providers"]
 
@@ -189,9 +190,14 @@ def start_scheduler(app: Flask) -> threading.Event:
         with database.connection_context():
             jobs.run_due(utcnow(), app.config["TZ"])
 
+    def assign_waiting_tickets():
+        with database.connection_context():
+            assignment.assign_waiting(utcnow(), app.config["TZ"])
+
     ticker = Ticker()
     ticker.every(5, "deliver messages", deliver_messages)
     ticker.every(20, "run scheduled jobs", run_jobs)
+    ticker.every(60, "assign waiting tickets", assign_waiting_tickets)
     stop = threading.Event()
     ticker.start(stop)
     app.extensions["ruledesk.scheduler"] = stop

@@ -88,6 +88,58 @@ def order_variables(order: Order) -> dict[str, object]:
     return {name: get(order) for name, get in ORDER_VARIABLES.items()}
 
 
+# A ticket's placeholders (stage templates, seed 004): its own, plus its order's when it has one
+# (blank otherwise, so one template serves tickets with and without an order).
+TICKET_VARIABLES: dict[str, Callable] = {
+    "티켓번호": lambda t: t.id,
+    "제목": lambda t: t.subject,
+    "고객명": lambda t: t.customer_name,
+    "팀": lambda t: t.team.name,
+    "단계": lambda t: t.stage.name if t.stage_id else "",
+    "담당자": lambda t: t.assignee.display_name if t.assignee_id else "",
+}
+TICKET_VARIABLES.update({alias: TICKET_VARIABLES[name] for alias, name in {
+    "チケット番号": "티켓번호", "件名": "제목", "顧客名": "고객명", "チーム": "팀",
+    "ステージ": "단계", "担当者": "담당자",
+}.items()})
+
+
+def ticket_variables(ticket) -> dict[str, object]:
+    values = {name: "" for name in ORDER_VARIABLES}
+    if ticket.order_id:
+        values.update(order_variables(ticket.order))
+    values.update({name: get(ticket) for name, get in TICKET_VARIABLES.items()})
+    return values
+
+
+# A scheduled job's result (the job's notification, seed 000): read from the summary
+# ``engine.jobs.notify`` builds of one slot's runs, never from an order, so a job template can
+# only name these.
+JOB_VARIABLES: dict[str, Callable[[dict], object]] = {
+    "작업명": lambda r: r["job"],
+    "결과": lambda r: r["result"],          # 완료 | 실패 있음
+    "상세": lambda r: r["detail"],          # one line per shop account
+    "건수": lambda r: r["counts"],          # the counts of every run, added up
+    "실행시각": lambda r: r["run_at"],      # local time of the slot
+}
+JOB_VARIABLES.update({alias: JOB_VARIABLES[name] for alias, name in {
+    "ジョブ名": "작업명", "結果": "결과", "詳細": "상세", "件数": "건수", "実行日時": "실행시각",
+}.items()})
+
+
+def job_variables(summary: dict) -> dict[str, object]:
+    return {name: get(summary) for name, get in JOB_VARIABLES.items()}
+
+
+# What a template may name, by the record it is written for (MessageTemplate.context).
+def context_variables(context: str) -> list[str]:
+    if context == "job":
+        return list(JOB_VARIABLES)
+    if context == "ticket":
+        return list(ORDER_VARIABLES) + list(TICKET_VARIABLES)
+    return list(ORDER_VARIABLES)
+
+
 # --- composition --------------------------------------------------------------------------
 
 @dataclass

@@ -23,7 +23,12 @@ ROLES = {  # name → (rank, label)
     "admin": (30, N_("Admin")),
     "agent": (20, N_("Agent")),
     "viewer": (10, N_("Viewer")),
+    # a customer: logs in to the portal and sees only the tickets they follow (seed 004);
+    # ranked below every internal role, so no internal capability ever reaches them
+    "portal": (0, N_("Portal user (customer)")),
 }
+
+INTERNAL = "viewer"   # the lowest internal role: rank below it = a portal user
 
 CAPABILITIES = {  # capability → lowest role that has it
     "read": "viewer",          # see orders, master data, history
@@ -52,6 +57,10 @@ def can(user: User | None, capability: str) -> bool:
     if user is None or not user.active:
         return False
     return rank(user.role) >= rank(CAPABILITIES[capability])
+
+
+def is_internal(user: User | None) -> bool:
+    return user is not None and user.active and rank(user.role) >= rank(INTERNAL)
 
 
 def require(user: User | None, capability: str) -> None:

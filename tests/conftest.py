@@ -88,6 +88,7 @@ def world(database):
     w.agent = make_user("agent", "agent", "장유리")
     w.agent2 = make_user("agent2", "agent", "함정리")
     w.viewer = make_user("viewer", "viewer", "열람자")
+    w.portal = make_user("portal", "portal", "포털 고객")   # a customer (helpdesk portal)
     return w
 
 
