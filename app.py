@@ -96,6 +96,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
 
+    from engine import credentials   # channel secrets: RULEDESK_CREDENTIALS_KEY or a key file
+    credentials.configure(app.config.get("CREDENTIALS_KEY") or os.environ.get(credentials.ENV),
+                          lambda: Path(app.instance_path) / credentials.KEY_FILE)
+
     database = store.open_store(app.config["DATABASE_URL"])
     app.extensions["ruledesk.db"] = database
 
@@ -124,7 +128,8 @@ def create_app(test_config: dict | None = None) -> Flask:
 
 
 def register_cli(app: Flask) -> None:
-    """``flask config check|load|export``: the declared data in TOML files."""
+    """``flask config check|load|export`` (the declared data in TOML files), ``flask
+    demo-market`` and ``flask scheduler run``."""
     import click
 
     from engine import config
@@ -173,6 +178,23 @@ def register_cli(app: Flask) -> None:
             click.echo(text, nl=False)
 
     app.cli.add_command(group)
+    app.cli.add_command(demo_market_command)
+
+    scheduler = click.Group("scheduler", help="The scheduler's duties in a process of their own.")
+
+    @scheduler.command("run")
+    def run_scheduler():
+        """Deliver messages, run scheduled jobs and assign waiting tickets until stopped (for a
+        web process started with RULEDESK_SCHEDULER=0; several may run: slots are leased)."""
+        stop = app.extensions.get("ruledesk.scheduler") or start_scheduler(app)
+        click.echo("ruledesk: scheduler running (Ctrl+C stops it)")
+        try:
+            while not stop.wait(1):
+                pass
+        except KeyboardInterrupt:
+            stop.set()
+
+    app.cli.add_command(scheduler)
 
 
 def start_scheduler(app: Flask) -> threading.Event:
@@ -223,10 +245,67 @@ def bootstrap(app: Flask) -> None:
     demo.load_choice_lists()
     imports.fail_interrupted(utcnow())  # an import left "running" by a dead process
     if app.config["DEMO"]:
+        from engine.demo_helpdesk import load_helpdesk_demo
         from engine.demo_messages import load_message_demo
         actor = master or User.get_or_none(User.role == "master")
-        demo.load(utcnow(), actor)
+        from engine.connectors import demo_market
+        try:
+            address = demo_market.address_from_env(os.environ.get(demo_market.ENV))
+        except ValueError:
+            address = None
+        demo.load(utcnow(), actor, market_url=demo_market.base_url(address))
         load_message_demo(utcnow(), actor)
+        load_helpdesk_demo(utcnow(), actor)
+
+
+def _demo_market_command():
+    import click
+
+    @click.command("demo-market")
+    @click.option("--host", default="127.0.0.1", show_default=True)
+    @click.option("--port", default=8765, show_default=True, type=int)
+    @click.option("--state", type=click.Path(), default=None,
+                  help="The market's JSON state file (default: instance/demo_market.json).")
+    def command(host, port, state):
+        """Serve the demo marketplace (데모마켓) the demo channel's connector talks to."""
+        from flask import current_app
+
+        from engine.connectors import demo_market
+        market = demo_market.DemoMarket(
+            state or Path(current_app.instance_path) / "demo_market.json")
+        server = demo_market.serve(market, host, port)
+        click.echo(f"demo market: http://{host}:{server.server_address[1]}/ (Ctrl+C stops it)")
+        try:
+            server.thread.join()
+        except KeyboardInterrupt:
+            server.shutdown()
+    return command
+
+
+demo_market_command = _demo_market_command()
+
+
+def start_demo_market(app: Flask):
+    """With the demo data on, serve the demo marketplace in this process so the demo
+    channel's jobs work at once (RULEDESK_DEMO_MARKET=host:port moves it, "off" stops it).
+    A port already taken (another ruledesk, ``flask demo-market``) is left alone."""
+    from engine.connectors import demo_market
+    try:
+        address = demo_market.address_from_env(os.environ.get(demo_market.ENV))
+    except ValueError:
+        log.warning("%s must be host:port or off", demo_market.ENV)
+        return None
+    if not app.config["DEMO"] or address is None:
+        return None
+    try:
+        market = demo_market.DemoMarket(Path(app.instance_path) / "demo_market.json")
+        server = demo_market.serve(market, *address)
+    except OSError as exc:
+        log.info("demo market not started on %s:%s (%s)", *address, exc)
+        return None
+    print(f"ruledesk: demo marketplace on {demo_market.base_url(address)}/",
+          file=sys.stderr, flush=True)
+    return server
 
 
 def main() -> None:
@@ -237,6 +316,7 @@ def main() -> None:
     host = os.environ.get("RULEDESK_HOST", "127.0.0.1")
     port = int(os.environ.get("RULEDESK_PORT", "5000"))
     print(f"ruledesk: serving on http://{host}:{port}/", file=sys.stderr, flush=True)
+    start_demo_market(app)
     serve(app, host=host, port=port, threads=8)
 
 

@@ -404,9 +404,10 @@ def discard(upload_id, ctx) -> None:
         raise StateError(N_("This upload was already applied or discarded."))
 
 
-def _text(up: CancelUpload, row: dict) -> str:
+def _text(origin: str, row: dict) -> str:
+    """The CS text of an applied row; ``origin`` says where it came from ("#3 2행")."""
     kind = "취소철회" if row.get("action") == WITHDRAWAL else "판매처취소"
-    parts = ["%s #%d %d행" % (kind, up.id, row["row"])]
+    parts = ["%s %s" % (kind, origin)]
     if row.get("reason"):
         parts.append("사유: %s" % row["reason"])
     if row.get("quantity"):
@@ -438,13 +439,22 @@ def _requested(row: dict, ctx):
 
 
 def _apply_row(up: CancelUpload, row: dict, ctx) -> None:
+    apply_row(up.channel_id, row, ctx, "#%d %d행" % (up.id, row["row"]), upload=up)
+
+
+def apply_row(channel_id: int, row: dict, ctx, origin: str, upload: CancelUpload | None = None,
+              source: str = "upload") -> None:
+    """Apply one planned cancel row (``plan``): the upload's confirm and the marketplace
+    claim sync (``engine.connectors``) both come here, so a cancel is applied one way only.
+    A cancel after the invoice (or after shipping) holds the order and is listed."""
     from engine import cs_history
 
-    text = _text(up, row)
+    text = _text(origin, row)
     order_id, action = row["order_id"], row["action"]
     if action == WITHDRAWAL:
-        _withdraw(up.channel_id, orders.get(order_id), row["order_no"], ctx,
-                  withdrawn_at=_requested(row, ctx), note=text, upload=up, row_no=row["row"])
+        _withdraw(channel_id, orders.get(order_id), row["order_no"], ctx,
+                  withdrawn_at=_requested(row, ctx), note=text, upload=upload,
+                  row_no=row["row"] if upload else None, source=source)
         return
     order = orders.get(order_id)
     state_before = order.state
@@ -460,7 +470,8 @@ def _apply_row(up: CancelUpload, row: dict, ctx) -> None:
     else:  # already held: an open CS line so nobody misses it
         detail = "[송장 후 판매처취소]" if action == HOLD else "[배송 후 판매처취소]"
         cs_history.write_note([order_id], text, ctx, detail=detail)
-    CancelResult.create(upload=up, row_no=row["row"], channel=up.channel_id, order=order_id,
+    CancelResult.create(upload=upload, row_no=row["row"] if upload else None,
+                        channel=channel_id, order=order_id,
                         order_no=row["order_no"], action=action, quantity=row.get("quantity"),
                         line_label=row.get("line_label", "")[:300],
                         reason=(row.get("reason") or row.get("reason_used") or "")[:200],

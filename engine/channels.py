@@ -9,7 +9,7 @@ from __future__ import annotations
 from peewee import IntegrityError, JOIN, fn
 
 from engine.catalog import as_id, require_settings
-from engine.errors import NotFound, StateError, ValidationError
+from engine.errors import EngineError, NotFound, StateError, ValidationError
 from engine.models import Channel, ChannelGroup, Order, db
 from engine.schema import Field, parse
 from engine.text import N_
@@ -23,6 +23,11 @@ def _group_choices():
 
 def _group_filter_choices():
     return _group_choices() + [(NO_GROUP, N_("(no group)"))]
+
+
+def _connector_choices():
+    from engine import connectors
+    return connectors.type_choices()
 
 
 def _active_choices():
@@ -39,7 +44,9 @@ CHANNEL_FIELDS = [
     Field("active", N_("In use"), kind="bool"),
     Field("auto_combine", N_("Combine imported orders for one recipient automatically (합포)"),
           kind="bool"),
+    Field("connector", N_("Marketplace connector"), kind="choice", choices=_connector_choices),
 ]
+SETTING, SECRET = "setting_", "secret_"
 
 SEARCH_FIELDS = [
     Field("group", N_("Channel group"), kind="choice", choices=_group_filter_choices),
@@ -97,9 +104,86 @@ def get_group(group_id) -> ChannelGroup:
 
 # --- channels -------------------------------------------------------------------------------
 
-def _channel_values(raw: dict) -> dict:
-    values = parse(CHANNEL_FIELDS, raw)
+def _channel_values(raw: dict, channel: Channel | None = None) -> dict:
+    """The channel's columns from the form or API; the connector's only when it is sent."""
+    fields = CHANNEL_FIELDS if "connector" in raw else \
+        [f for f in CHANNEL_FIELDS if f.name != "connector"]
+    errors = {}
+    try:
+        values = parse(fields, raw)
+    except ValidationError as exc:
+        errors.update(exc.errors)
+        values = {}
+    if "connector" in raw and "connector" not in errors:
+        try:
+            values.update(connector_values(values.get("connector") or None, raw, channel))
+        except ValidationError as exc:
+            errors.update(exc.errors)
+    if errors:
+        first_name, first = next(iter(errors.items()))
+        raise ValidationError(first.message, first_name, errors=errors, **first.params)
     values["group"] = int(values["group"]) if values["group"] else None
+    return values
+
+
+def connector_type(name: str | None):
+    from engine import connectors
+    return connectors.TYPES.get(name) if name else None
+
+
+def connector_values(type_name: str | None, raw: dict, channel: Channel | None) -> dict:
+    """A connector's columns, validated by its one schema: ``setting_<name>`` fields are
+    plain, ``secret_<name>`` fields are encrypted; an empty secret keeps the stored one (the
+    form never shows it back), unless the connector type changed."""
+    from engine import credentials
+
+    cls = connector_type(type_name)
+    if cls is None:   # no connector: settings and secrets go with it
+        return {"connector": None, "connector_settings": {}, "credentials": ""}
+    same_type = channel is not None and channel.connector == type_name
+    stored = credentials.decrypt(channel.credentials or "") if same_type else {}
+    errors, settings, secrets = {}, {}, {}
+    try:
+        settings = parse(cls.setting_fields, {f.name: raw.get(SETTING + f.name)
+                                              for f in cls.setting_fields})
+    except ValidationError as exc:
+        errors.update({SETTING + name: err for name, err in exc.errors.items()})
+    submitted = {}
+    for f in cls.credential_fields:
+        value = raw.get(SECRET + f.name)
+        blank = value is None or (isinstance(value, str) and not value.strip())
+        submitted[f.name] = stored.get(f.name) if blank else value
+    try:
+        secrets = parse(cls.credential_fields, submitted)
+    except ValidationError as exc:
+        errors.update({SECRET + name: err for name, err in exc.errors.items()})
+    if errors:
+        first_name, first = next(iter(errors.items()))
+        raise ValidationError(first.message, first_name, errors=errors, **first.params)
+    return {"connector": type_name,
+            "connector_settings": {k: v for k, v in settings.items() if v not in (None, "")},
+            "credentials": credentials.encrypt(secrets)}
+
+
+def connector_form_values(channel: Channel | None) -> dict:
+    """What the form shows of a channel's connector: its type and settings, every secret
+    field empty with a mask of the stored value beside it."""
+    from engine import credentials
+
+    values = {"connector": (channel.connector or "") if channel else "", "masked": {}}
+    cls = connector_type(channel.connector if channel else None)
+    if cls is None:
+        return values
+    settings = channel.connector_settings or {}
+    for f in cls.setting_fields:
+        values[SETTING + f.name] = settings.get(f.name, "")
+    try:
+        stored = credentials.decrypt(channel.credentials or "")
+    except EngineError:
+        stored = {}
+    for f in cls.credential_fields:
+        values[SECRET + f.name] = ""
+        values["masked"][f.name] = credentials.mask(stored.get(f.name))
     return values
 
 
@@ -126,7 +210,7 @@ def create_channel(actor, raw: dict) -> Channel:
 def update_channel(actor, channel_id, raw: dict) -> Channel:
     """Rename, regroup or (de)activate a channel; its orders follow it."""
     require_settings(actor)
-    values = _channel_values(raw)
+    values = _channel_values(raw, get(channel_id))
     try:
         with db.atomic():
             channel = get(channel_id)

@@ -6,8 +6,9 @@ a file, a form and an API call can express exactly the same things. Items are ma
 name: ``load`` makes every item a file names look as the file says (a form edit to that item
 is overwritten, and for rules the change history keeps the old version); items that exist
 only in the store are left alone. Everything is validated in one transaction, in dependency
-order (lists, then templates, then rules), and rolled back on any error, so ``check`` and
-``load`` agree and a bad file changes nothing.
+order (lists, then templates, helpdesk teams and stages, coupon programmes, then rules and
+jobs), and rolled back on any error, so ``check`` and ``load`` agree and a bad file changes
+nothing.
 """
 from __future__ import annotations
 
@@ -35,7 +36,10 @@ LIST_SECTIONS = {
     "payment_statuses": (PaymentStatus, False),
     "payment_methods": (PaymentMethod, False),
 }
-SECTIONS = list(LIST_SECTIONS) + ["sender_numbers", "templates", "macros", "rules", "jobs"]
+# dependency order: a stage names templates and teams, a team names users (who exist already:
+# people are not declared data), a rule names templates, teams and stages
+SECTIONS = list(LIST_SECTIONS) + ["sender_numbers", "templates", "macros", "teams", "stages",
+                                  "coupon_programs", "rules", "jobs"]
 COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 LIST_FIELDS = [
@@ -233,6 +237,69 @@ def _apply_job(item: dict, report: Report) -> None:
         report.changed += 1
 
 
+def _count(existing, same: bool, save, report: Report) -> None:
+    """Save an item unless it is already as declared, and count what happened."""
+    if existing is not None and same:
+        report.unchanged += 1
+        return
+    save()
+    if existing is None:
+        report.created += 1
+    else:
+        report.changed += 1
+
+
+def _apply_team(item: dict, report: Report) -> None:
+    from engine import teams
+    from engine.models import Team
+
+    parsed = teams.validate_team(item)
+    columns = parsed["columns"]
+    existing = Team.get_or_none(Team.name == columns["name"])
+    declared = {"name": columns["name"], "description": columns["description"],
+                "visibility": columns["visibility"], "auto_assign": columns["auto_assign"],
+                "assign_method": columns["assign_method"], "order": columns["sort_order"],
+                "active": columns["active"], "after_sales": columns["after_sales"],
+                "members": sorted(u.username for u in parsed["members"]),
+                "followers": sorted(u.username for u in parsed["followers"])}
+    _count(existing, existing is not None and teams.team_as_data(existing) == declared,
+           lambda: teams.save_team(None, item, existing.id if existing else None), report)
+
+
+def _apply_stage(item: dict, report: Report) -> None:
+    from engine import stages
+    from engine.models import Stage
+
+    parsed = stages.validate_stage(item)
+    columns = parsed["columns"]
+    existing = Stage.get_or_none(Stage.name == columns["name"])
+    same = False
+    if existing is not None:
+        stored = stages.stage_as_data(existing)
+        declared = {
+            "name": columns["name"], "description": columns["description"],
+            "order": columns.get("sort_order", existing.sort_order),
+            "folded": columns["folded"],
+            "email_template": columns["email_template"].name if columns["email_template"]
+            else "",
+            "sms_template": columns["sms_template"].name if columns["sms_template"] else ""}
+        same = ({k: v for k, v in stored.items() if k != "teams"} == declared
+                and set(stored["teams"]) == {t.name for t in parsed["teams"]})
+    _count(existing, same,
+           lambda: stages.save_stage(None, item, existing.id if existing else None), report)
+
+
+def _apply_coupon_program(item: dict, report: Report) -> None:
+    from engine import aftersales
+    from engine.models import CouponProgram
+
+    columns = aftersales.validate_program(item)
+    existing = CouponProgram.get_or_none(CouponProgram.name == columns["name"])
+    _count(existing, existing is not None and aftersales.program_as_data(existing) == columns,
+           lambda: aftersales.save_program(None, item, existing.id if existing else None),
+           report)
+
+
 def _apply(section: str, item: dict, report: Report) -> None:
     if section in LIST_SECTIONS:
         _apply_list(section, item, report)
@@ -242,6 +309,12 @@ def _apply(section: str, item: dict, report: Report) -> None:
         _apply_template(item, report)
     elif section == "macros":
         _apply_macro(item, report)
+    elif section == "teams":
+        _apply_team(item, report)
+    elif section == "stages":
+        _apply_stage(item, report)
+    elif section == "coupon_programs":
+        _apply_coupon_program(item, report)
     elif section == "rules":
         _apply_rule(item, report)
     elif section == "jobs":
@@ -313,6 +386,8 @@ def export() -> str:
     templates = []
     for t in MessageTemplate.select().order_by(MessageTemplate.id):
         entry = {"name": t.name, "kind": t.kind, "body": t.body}
+        if t.context != "order":
+            entry["context"] = t.context
         for key in ("subject", "html_body", "fallback_text", "alimtalk_code"):
             if getattr(t, key):
                 entry[key] = getattr(t, key)
@@ -330,6 +405,7 @@ def export() -> str:
     macros = [{"name": m.name, "body": m.body} for m in Macro.select().order_by(Macro.id)]
     if macros:
         data["macros"] = macros
+    data.update(_helpdesk_export())
     rule_list = [rules.rule_as_data(r) for r in Rule.select().order_by(Rule.sequence, Rule.id)]
     if rule_list:
         data["rules"] = rule_list
@@ -339,6 +415,30 @@ def export() -> str:
     if job_list:
         data["jobs"] = job_list
     return tomli_w.dumps(data, multiline_strings=True)
+
+
+def _compact(entry: dict, keep: tuple = ()) -> dict:
+    """Leave out empty texts and lists (they load back as the same defaults)."""
+    return {k: v for k, v in entry.items() if k in keep or v not in ("", [], None)}
+
+
+def _helpdesk_export() -> dict:
+    from engine import aftersales, stages, teams
+    from engine.models import CouponProgram, Team
+
+    data = {}
+    team_list = [_compact(teams.team_as_data(t)) for t in
+                 Team.select().order_by(Team.sort_order, Team.name)]
+    if team_list:
+        data["teams"] = team_list
+    stage_list = [_compact(stages.stage_as_data(s)) for s in stages.ordered()]
+    if stage_list:
+        data["stages"] = stage_list
+    programs = [_compact(aftersales.program_as_data(p)) for p in
+                CouponProgram.select().order_by(CouponProgram.name)]
+    if programs:
+        data["coupon_programs"] = programs
+    return data
 
 
 def default_paths(config_dir: Path) -> list[Path]:

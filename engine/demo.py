@@ -1,7 +1,8 @@
 """The demo data set a fresh install starts with (disable with RULEDESK_DEMO=0).
 
 Deterministic (a seeded Random and a given ``now``), so tests can count on its shape:
-4 channels in 2 groups, 5 suppliers, 50 products with options and 5 price tiers, and 300
+4 channels in 2 groups (and 데모마켓, connected to the demo marketplace, with one job of each
+connector kind, all off), 5 suppliers, 50 products with options and 5 price tiers, and 300
 Korean orders spread over the last 30 days in every state, each with 1–5 lines of quantity
 1–5, some of them on subscriptions; the shipped presets (config/presets: the ecforce rules)
 are loaded and enabled. Orders are moved through their states with the real operations, so their CS history
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from dataclasses import dataclass
 from pathlib import Path
 import secrets
 
@@ -66,6 +68,30 @@ ADDRESSES = [
 MEMOS = ["", "", "", "부재 시 경비실에 맡겨 주세요", "문 앞에 놓아 주세요", "배송 전 연락 바랍니다"]
 
 
+@dataclass(frozen=True)
+class CatalogItem:
+    product_code: str
+    product_name: str
+    option_code: str
+    option_name: str
+    price: int
+    supplier_index: int
+
+
+def catalog() -> list[CatalogItem]:
+    """The demo products and options (codes P1000…, 30001…): the demo data set and the demo
+    marketplace (engine/connectors/demo_market.py) sell the same goods, so collected orders
+    resolve to options."""
+    items, code = [], 30001
+    for v, variant in enumerate(VARIANTS):
+        for f, (stem, option_names, base) in enumerate(FAMILIES):
+            for option_name in option_names:
+                items.append(CatalogItem(f"P{1000 + v * 10 + f}", stem + variant, str(code),
+                                         option_name, base + v * 1000, f + v))
+                code += 1
+    return items
+
+
 def _name(rng):
     return rng.choice(SURNAMES) + rng.choice(GIVEN)
 
@@ -119,7 +145,7 @@ def _demo_agents(actor: User | None) -> list[User]:
 
 
 def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
-         order_count: int = 300) -> None:
+         order_count: int = 300, market_url: str | None = None) -> None:
     """Load the demo data set unless the store already has orders."""
     if Order.select().exists():
         return
@@ -135,21 +161,65 @@ def load(now: dt.datetime, actor: User | None = None, seed: int = 20260331,
                                                                        rng.randint(0, 9999)))
                      for n in SUPPLIERS]
         options = []
-        code = 30001
-        for v, variant in enumerate(VARIANTS):
-            for f, (stem, option_names, base) in enumerate(FAMILIES):
-                product = Product.create(code=f"P{1000 + v * 10 + f}", name=stem + variant,
-                                         supplier=suppliers[(f + v) % len(suppliers)])
-                price = base + v * 1000
-                for option_name in option_names:
-                    options.append(ProductOption.create(
-                        product=product, code=str(code), name=option_name,
-                        price_a=price, price_b=price + 750, price_c=price + 1500,
-                        price_d=price + 2250, price_e=price + 3000,
-                        stock=rng.randint(0, 300)))
-                    code += 1
+        products = {}
+        for item in catalog():
+            product = products.get(item.product_code)
+            if product is None:
+                product = products[item.product_code] = Product.create(
+                    code=item.product_code, name=item.product_name,
+                    supplier=suppliers[item.supplier_index % len(suppliers)])
+            price = item.price
+            options.append(ProductOption.create(
+                product=product, code=item.option_code, name=item.option_name,
+                price_a=price, price_b=price + 750, price_c=price + 1500,
+                price_d=price + 2250, price_e=price + 3000, stock=rng.randint(0, 300)))
     _load_orders(rng, now, operators, channels, options, order_count)
     load_presets()
+    load_connector_demo(now, market_url)
+
+
+DEMO_CHANNEL = "데모마켓"
+DEMO_JOBS = [  # (name, kind, options): one job of each connector kind, all off
+    ("데모마켓 주문수집", "collect_orders", {"confirm": True}),
+    ("데모마켓 클레임 동기화", "sync_claims", {}),
+    ("데모마켓 운송장 전송", "send_invoices", {}),
+    ("데모마켓 문의 수집", "collect_inquiries", {"types": ["qna", "urgent", "review"]}),
+    ("데모마켓 문의답변 전송", "send_answers", {}),
+]
+
+
+def load_connector_demo(now: dt.datetime, market_url: str | None = None) -> None:
+    """The 데모마켓 channel, connected to the demo marketplace with its key, and one job of
+    each connector kind (plus a rule batch), all switched off: a newcomer turns one on and
+    watches it work."""
+    import logging
+
+    from engine import credentials, jobs
+    from engine.connectors import demo_market
+    from engine.errors import ConfigError
+    from engine.models import Job
+
+    if not Channel.select().where(Channel.name == DEMO_CHANNEL).exists():
+        try:
+            secret = credentials.encrypt({"api_key": demo_market.DEMO_KEY})
+        except ConfigError:   # no key configured (engine-only scripts): connect it by hand
+            logging.getLogger("ruledesk.demo").warning("demo channel saved without its key")
+            secret = ""
+        group = ChannelGroup.get_or_none(ChannelGroup.name == "오픈마켓")
+        Channel.create(name=DEMO_CHANNEL, group=group, connector="demo", credentials=secret,
+                       connector_settings={"base_url": market_url or demo_market.base_url()})
+    every_hour = {"enabled": False, "weekdays": ["mon", "tue", "wed", "thu", "fri", "sat",
+                                                 "sun"],
+                  "start": "00:00", "end": "24:00", "every_hours": 1,
+                  "channels": [DEMO_CHANNEL]}
+    for name, kind, options in DEMO_JOBS:
+        if not Job.select().where(Job.name == name).exists():
+            jobs.save_job(None, {"name": name, "kind": kind, "options": options, **every_hour},
+                          now=now)
+    if not Job.select().where(Job.kind == "rule_batch").exists():
+        jobs.save_job(None, {"name": "규칙 배치 (매일 05:00)", "kind": "rule_batch",
+                             "enabled": False, "weekdays": ["mon", "tue", "wed", "thu", "fri"],
+                             "start": "05:00", "end": "06:00", "once_a_day": True}, now=now)
 
 
 PRESETS = Path(__file__).resolve().parent.parent / "config" / "presets"

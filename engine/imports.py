@@ -179,16 +179,35 @@ def check(path, channel: Channel, fmt, ctx, progress=None) -> Checked:
     sheet = excel.open_sheet(path)
     header, rows = excel.header_and_rows(sheet, fmt.header_row)
     located = excel.resolve(COLUMNS, fmt.columns, header)
+    positions = [(name, loc.index) for name, loc in located.items()]
+
+    def cells():
+        for number, values in rows:
+            width = len(values)
+            yield number, {name: values[index] if index < width else None
+                           for name, index in positions}
+    return check_cells(cells(), channel, ctx, located, fmt.header_row, progress,
+                       lambda: sheet.fraction)
+
+
+def check_records(records: list[dict], channel: Channel, ctx) -> Checked:
+    """Validate orders a marketplace connector fetched, exactly as the rows of a file: one
+    dict per order line with the COLUMNS' names (row numbers are the records' positions)."""
+    return check_cells(enumerate(records, 1), channel, ctx)
+
+
+def check_cells(numbered_cells, channel: Channel, ctx, located: dict | None = None,
+                first_row: int = 0, progress=None, fraction=lambda: 1.0) -> Checked:
+    """The one validation of order rows, whatever they come from (a file, a connector):
+    typed values, lines grouped by order number, duplicates of known orders skipped."""
+    located = located or {}
     options = _option_index()
     problems = _Problems()
     planned: dict[str, Planned] = {}
     counts = {"rows": 0, "empty_rows": 0, "error_rows": 0}
-    positions = [(name, loc.index) for name, loc in located.items()]
-    last = fmt.header_row
+    last = first_row
     tz = ctx.tz
-    for number, values in rows:
-        width = len(values)
-        cells = {name: values[index] if index < width else None for name, index in positions}
+    for number, cells in numbered_cells:
         if all(v is None or (isinstance(v, str) and not v.strip()) for v in cells.values()):
             continue
         counts["empty_rows"] += number - last - 1
@@ -211,7 +230,7 @@ def check(path, channel: Channel, fmt, ctx, progress=None) -> Checked:
         else:
             order.lines.append(row_values["line"])
         if progress and counts["rows"] % 500 == 0:
-            progress("check", sheet.fraction, counts["rows"])
+            progress("check", fraction(), counts["rows"])
     counts["orders"] = len(planned)
     good, skipped_rows = [], 0
     existing = _existing(channel.id, [p.order_no for p in planned.values() if p.bad_row is None])
@@ -355,11 +374,14 @@ def _insert(model, rows: list[dict]) -> None:
         model._meta.table_name, names, ", ".join([one] * len(rows))), params)
 
 
-def write(checked: Checked, channel: Channel, ctx, filename: str = "", progress=None) -> int:
+def write(checked: Checked, channel: Channel, ctx, filename: str = "", progress=None,
+          note: str | None = None) -> int:
     """Create the good orders in one transaction, as ``orders.create_order`` would; return
-    how many. Any error rolls everything back."""
+    how many. Any error rolls everything back. ``note`` says where they came from in the CS
+    history (default: the file)."""
     actor_id = ctx.actor.id if ctx.actor else None
-    note = "[엑셀 : %s]" % filename if filename else "[엑셀]"
+    if note is None:
+        note = "[엑셀 : %s]" % filename if filename else "[엑셀]"
     total = len(checked.orders)
     created = []
     defaults, line_defaults, note_defaults = (_defaults(m) for m in (Order, OrderLine,

@@ -58,6 +58,15 @@ class JobError(EngineError):
     code = "job"
 
 
+class Counts(dict):
+    """A kind's counts, with the readable per-run text (which orders, which errors) the job
+    log shows as the run's detail; a plain dict of counts works as well."""
+
+    def __init__(self, *args, detail: str = "", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.detail = detail
+
+
 def _connector_kind(name, label, lookback):
     @kind(name, label, per_channel=True, lookback_days=lookback)
     def run(job, channel, since, now):
@@ -168,6 +177,9 @@ def validate_job(raw: dict) -> dict:
                 parse_time(dnd[0], "notify"), parse_time(dnd[1], "notify", allow_24=True)
             except ValidationError as exc:
                 errors.setdefault("notify", exc)
+        _check_notify_template(notify, fail)
+    if "template" in notify and notify["template"] in (None, ""):
+        notify = {k: v for k, v in notify.items() if k != "template"}
     options = raw.get("options") or {}
     if not isinstance(options, dict):
         fail("options", N_("options is a table of the kind's settings."))
@@ -189,6 +201,31 @@ def validate_job(raw: dict) -> dict:
         "channels": channels, "lookback_days": int(lookback) if lookback else None,
         "options": dict(options), "notify": notify, "missed": missed,
     }
+
+
+def _check_notify_template(notify: dict, fail) -> None:
+    """``notify.template`` names a template written for job results, of the notify's kind
+    (an AlimTalk notification needs an AlimTalk template); empty = the built-in text."""
+    from engine.models import MessageTemplate
+
+    name = notify.get("template")
+    if name in (None, ""):
+        return
+    if not isinstance(name, str):
+        fail("notify_template", N_("notify.template is the name of a template."))
+        return
+    template = MessageTemplate.get_or_none(MessageTemplate.name == name)
+    if template is None:
+        fail("notify_template", N_("Unknown template %(name)s."), name=name)
+    elif template.context != "job":
+        fail("notify_template", N_("The template %(name)s is not written for job results "
+                                   "(its placeholders are those of an order or a ticket)."),
+             name=name)
+    elif template.kind != notify.get("kind"):
+        fail("notify_template", N_("The template %(name)s is not a %(kind)s template."),
+             name=name, kind=notify.get("kind"))
+    elif not template.active:
+        fail("notify_template", N_("The template %(name)s is switched off."), name=name)
 
 
 def _check_shapes(raw: dict, fail) -> None:
@@ -225,6 +262,10 @@ def _check_options(kind_name: str, options: dict, fail) -> None:
                 or not all(isinstance(t, str) and t in INQUIRY_TYPES for t in types):
             fail("options", N_("Choose the inquiry types to collect: %(types)s"),
                  types=", ".join(INQUIRY_TYPES))
+    if kind_name == "collect_inquiries" and "team" in options \
+            and not (isinstance(options["team"], str) and 0 < len(options["team"]) <= 100):
+        fail("options", N_("options.team is the name of the helpdesk team that gets the "
+                           "inquiries."))
     if kind_name == "rule_batch" and "rules" in options:
         names = options["rules"]
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
@@ -404,14 +445,15 @@ def run_job(job: Job, scheduled_for: dt.datetime, now: dt.datetime, trigger: str
         try:
             counts = spec.run(job, channel, since, now)
             status, error = "done", ""
-        except EngineError as exc:
-            counts, status, error = {}, "failed", exc.render()
+        except EngineError as exc:   # what was done before the failure may ride along
+            counts, status, error = getattr(exc, "counts", None) or {}, "failed", exc.render()
         except Exception as exc:  # a connector's bug fails its own account's run, visibly
             log.exception("job %s failed for %s", job.name, run.channel)
             counts, status, error = {}, "failed", f"{exc.__class__.__name__}: {exc}"
+        detail = getattr(counts, "detail", "")
         finished = now + dt.timedelta(seconds=round(time.perf_counter() - started, 3))
-        (JobRun.update(status=status, counts=counts or {}, error=error, finished_at=finished,
-                       lease_until=None)
+        (JobRun.update(status=status, counts=dict(counts or {}), error=error,
+                       detail=detail, finished_at=finished, lease_until=None)
          .where(JobRun.id == run.id).execute())
         done.append(JobRun.get_by_id(run.id))
     if done and all(r.status == "done" for r in done):
@@ -440,25 +482,72 @@ def notify(job: Job, runs: list[JobRun], now: dt.datetime, tz) -> None:
     if sender is None:
         log.warning("job %s: no registered sender number for the result notification", job.name)
         return
-    parts = []
-    for run in runs:
-        where = run.channel or job.name
-        if run.status == "done":
-            parts.append(f"{where} " + ", ".join(f"{k} {v}" for k, v in run.counts.items()))
-        else:
-            parts.append(f"{where} 실패: {run.error[:40]}")
-    text = f"[스케줄러] {job.name} " + ("완료" if all(r.status == "done" for r in runs)
-                                      else "실패 있음") + "\n" + "\n".join(parts)
-    recipients = [sending.Recipient("".join(c for c in settings["phone"] if c.isdigit()))]
-    values = {"channel": "sms", "sender": sender.number, "text": text}
-    drafts = sending.compose(values, recipients, now, tz)
+    summary = result_summary(job, runs, now, tz)
+    to = "".join(c for c in settings["phone"] if c.isdigit())
+    template = None
+    if settings.get("template"):   # a job-context template (checked when the job was saved)
+        from engine.models import MessageTemplate
+        template = MessageTemplate.get_or_none(MessageTemplate.name == settings["template"])
+        if template is None or template.context != "job":
+            log.warning("job %s: notification template %s is gone; sent the built-in text",
+                        job.name, settings["template"])
+            template = None
+    if template is not None:
+        recipients = [sending.Recipient(to, None, sending.job_variables(summary))]
+        values = {"channel": template.kind, "sender": sender.number,
+                  "template": str(template.id)}
+    else:
+        text = f"[스케줄러] {job.name} {summary['result']}\n{summary['detail']}"
+        recipients = [sending.Recipient(to)]
+        values = {"channel": "sms", "sender": sender.number, "text": text}
+    try:
+        drafts = sending.compose(values, recipients, now, tz)
+    except ValidationError as exc:   # the run stands; the log says why nobody was told
+        log.warning("job %s: result notification not composed: %s", job.name, exc.render())
+        return
     release = dnd_release(settings.get("dnd"), clock.to_local(now, tz))
     for draft in drafts:
         if release:
             draft.send_after = clock.to_utc(release, tz)
     stamp = runs[0].scheduled_for.isoformat()
     sending.enqueue(drafts, f"job-{job.id}", None, now, sender=sender.number,
+                    template_id=template.id if template is not None else None,
                     key=lambda d: f"job:{job.id}:{runs[0].trigger}:{stamp}:{d.recipient.to}")
+
+
+# The order counts are read in (log, detail, notifications). JSON columns do not keep key order
+# on PostgreSQL (jsonb sorts keys), so the order is declared here, not taken from the row.
+COUNT_ORDER = ("orders", "fetched", "collected", "duplicates", "confirmed", "confirm_failed",
+               "tickets", "inquiries", "synced", "held", "not_found", "refused", "sent",
+               "fired", "failed", "files", "failed_files")
+
+
+def ordered_counts(counts: dict | None) -> list[tuple[str, object]]:
+    """``counts`` as (name, value) pairs in ``COUNT_ORDER``, unknown names after, by name."""
+    rank = {name: i for i, name in enumerate(COUNT_ORDER)}
+    return sorted((counts or {}).items(), key=lambda kv: (rank.get(kv[0], len(rank)), kv[0]))
+
+
+def result_summary(job: Job, runs: list[JobRun], now: dt.datetime, tz) -> dict:
+    """What a result notification says (``sending.JOB_VARIABLES`` read it): the job, 완료 or
+    실패 있음, one line per shop account, the counts added up and the slot's local time."""
+    parts, totals = [], {}
+    for run in runs:
+        where = run.channel or job.name
+        if run.status == "done":
+            parts.append(f"{where} " + ", ".join(f"{k} {v}"
+                                                 for k, v in ordered_counts(run.counts)))
+            for key, value in ordered_counts(run.counts):
+                if isinstance(value, (int, float)) and not isinstance(value, bool):
+                    totals[key] = totals.get(key, 0) + value
+        else:
+            parts.append(f"{where} 실패: {run.error[:40]}")
+    slot = runs[0].scheduled_for if runs else now
+    return {"job": job.name,
+            "result": "완료" if all(r.status == "done" for r in runs) else "실패 있음",
+            "detail": "\n".join(parts),
+            "counts": ", ".join(f"{k} {v}" for k, v in ordered_counts(totals)),
+            "run_at": clock.to_local(slot, tz).strftime("%Y-%m-%d %H:%M")}
 
 
 def dnd_release(dnd, local_now: dt.datetime) -> dt.datetime | None:

@@ -2,7 +2,9 @@
 
 A template is declared data with one schema (``TEMPLATE_FIELDS``) used by the form, the API
 and config files. Placeholders are checked when the template is saved, never first at send
-time: every ``#{변수}`` must be one the sending context can fill.
+time: every ``#{변수}`` must be one the sending context can fill. A template names its
+``context`` (the record that fills it): an order, a helpdesk ticket (its own fields and its
+order's) or a scheduled job's result, and is checked against that context's placeholders.
 """
 from __future__ import annotations
 
@@ -12,19 +14,23 @@ from engine import messaging
 from engine.errors import NotFound, ValidationError
 from engine.models import Macro, MessageTemplate, User, db, utcnow
 from engine.schema import Field, parse
-from engine.sending import ORDER_VARIABLES
+from engine.sending import context_variables
 from engine.text import N_
 from engine.users import require
 
 KINDS = {"sms": N_("SMS / LMS"), "alimtalk": N_("AlimTalk"), "email": N_("Email")}
 APPROVALS = {"approved": N_("Approved"), "pending": N_("Pending review"),
              "rejected": N_("Rejected")}
+CONTEXTS = {"order": N_("Order"), "ticket": N_("Helpdesk ticket"),
+            "job": N_("Scheduled job result")}
 BUTTON_TYPES = {"WL": N_("Web link"), "AL": N_("App link"), "DS": N_("Delivery tracking"),
                 "BK": N_("Bot keyword"), "MD": N_("Message delivery")}
 
 TEMPLATE_FIELDS = [
     Field("name", N_("Name"), required=True, max_length=100),
     Field("kind", N_("Type"), kind="choice", required=True, choices=lambda: list(KINDS.items())),
+    Field("context", N_("Written for"), kind="choice", required=True,
+          choices=lambda: list(CONTEXTS.items())),
     Field("subject", N_("Subject"), max_length=200),
     Field("body", N_("Text"), kind="textarea", required=True, max_length=4000),
     Field("html_body", N_("HTML body (email)"), kind="textarea", max_length=20000),
@@ -51,8 +57,9 @@ MACRO_FIELDS = [
 URL = re.compile(r"^https?://\S+$")
 
 
-def known_placeholders() -> list[str]:
-    return list(ORDER_VARIABLES)
+def known_placeholders(context: str = "order") -> list[str]:
+    """The placeholders a template written for ``context`` may use."""
+    return context_variables(context if context in CONTEXTS else "order")
 
 
 def _parse_buttons(raw_buttons) -> list[dict]:
@@ -84,6 +91,8 @@ def _parse_buttons(raw_buttons) -> list[dict]:
 def validate_template(raw: dict) -> dict:
     """Parse and check a template; return the values to store or raise ValidationError."""
     errors = {}
+    if raw.get("context") in (None, ""):   # templates older than contexts are order templates
+        raw = {**raw, "context": "order"}
     try:
         values = parse(TEMPLATE_FIELDS, raw)
     except ValidationError as exc:
@@ -94,7 +103,7 @@ def validate_template(raw: dict) -> dict:
         buttons = []
         errors.update(exc.errors)
     if values is not None:
-        known = known_placeholders()
+        known = known_placeholders(values["context"])
         for name in ("body", "subject", "fallback_text", "html_body"):
             try:
                 messaging.check_placeholders(values.get(name) or "", known, name)
@@ -113,6 +122,9 @@ def validate_template(raw: dict) -> dict:
         elif buttons:
             errors.setdefault("buttons", ValidationError(
                 N_("Only AlimTalk templates have buttons."), "buttons"))
+        if kind == "email" and values["context"] == "job":
+            errors.setdefault("context", ValidationError(
+                N_("A job result is sent by SMS or AlimTalk, not by email."), "context"))
         if kind == "email" and not values.get("subject"):
             errors.setdefault("subject", ValidationError(N_("An email needs a subject."),
                                                          "subject"))
@@ -153,10 +165,38 @@ def save_template(actor: User | None, raw: dict, template_id: int | None = None,
         template = MessageTemplate.get_or_none(MessageTemplate.id == template_id)
         if template is None:
             raise NotFound(N_("No such template."))
+        if template.context != values["context"]:
+            _check_users(template, values["context"])
         for name, value in values.items():
             setattr(template, name, value)
         template.save()
         return template
+
+
+def _check_users(template: MessageTemplate, context: str) -> None:
+    """Refuse a new context that a stage, a job or a rule sending the template cannot fill."""
+    from engine.models import Job, Rule, Stage
+
+    if context == "job":
+        stage = Stage.get_or_none((Stage.email_template == template.id)
+                                  | (Stage.sms_template == template.id))
+        if stage is not None:
+            raise ValidationError(N_("The stage %(name)s sends this template to customers; "
+                                     "it cannot be written for job results."), "context",
+                                  name=stage.name)
+    for job in Job.select():
+        if (job.notify or {}).get("template") == template.name and context != "job":
+            raise ValidationError(N_("The job %(name)s sends this template as its result; "
+                                     "it must stay written for job results."), "context",
+                                  name=job.name)
+    for rule in Rule.select():
+        if any(a.get("type") == "send_template" and a.get("template") == template.name
+               for a in rule.actions or []):
+            allowed = ("order", "ticket") if rule.trigger_record == "ticket" else ("order",)
+            if context not in allowed:
+                raise ValidationError(N_("The rule %(name)s sends this template; it cannot be "
+                                         "written for this context."), "context",
+                                      name=rule.name)
 
 
 def save_macro(actor: User, raw: dict) -> Macro:

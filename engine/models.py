@@ -80,6 +80,11 @@ class Channel(BaseModel):
     group = ForeignKeyField(ChannelGroup, backref="channels", null=True, on_delete="SET NULL")
     active = BooleanField(default=True)
     auto_combine = BooleanField(default=False)   # imports combine 합포 candidates at once
+    # the marketplace connector (engine/connectors): its type, its settings (plain) and its
+    # credentials (encrypted at rest by engine/credentials.py, never shown back in full)
+    connector = CharField(max_length=30, null=True)
+    connector_settings = JSONField(default=dict, null=True)
+    credentials = TextField(default="")
 
     @classmethod
     def active_ones(cls):
@@ -799,9 +804,13 @@ class Ticket(BaseModel):
 
 
 class TicketFollower(BaseModel):
+    """A follower gets the ticket's updates: what others wrote or did after the message
+    ``seen_message_id`` (an id, not a time: two things in one second stay in order)."""
+
     id = AutoField()
     ticket = ForeignKeyField(Ticket, backref="followers", on_delete="CASCADE")
     user = ForeignKeyField(User, backref="followed_tickets", on_delete="CASCADE")
+    seen_message_id = IntegerField(null=True)
 
     class Meta:
         indexes = ((("ticket", "user"), True),)
@@ -906,6 +915,74 @@ class TicketPickup(BaseModel):
     id = AutoField()
     ticket = ForeignKeyField(Ticket, backref="pickup_links", on_delete="CASCADE")
     pickup = ForeignKeyField(Pickup, unique=True, on_delete="CASCADE")
+
+
+# --- marketplace connectors (engine/connectors) ------------------------------------------
+
+class Inquiry(BaseModel):
+    """A customer inquiry collected from a marketplace (문의): product Q&A, an urgent message or
+    a review, with the answer written here and pushed back by 문의답변 전송.
+
+    ``answer_status``: none → pending (written, waiting for the next push) → sent, or failed
+    (retried by the next push). ``ticket_id`` links the helpdesk ticket made from it.
+    """
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="inquiries", on_delete="CASCADE")
+    external_id = CharField(max_length=100)
+    kind = CharField(max_length=20, index=True)          # product_qna | urgent | review
+    asked_at = DateTimeField(index=True)
+    title = CharField(max_length=300, default="")
+    body = TextField(default="")
+    author = CharField(max_length=100, default="")
+    phone = CharField(max_length=30, default="")
+    order_no = CharField(max_length=60, default="")
+    order = ForeignKeyField(Order, null=True, backref="inquiries", on_delete="SET NULL")
+    product_code = CharField(max_length=40, default="")
+    collected_at = DateTimeField(default=utcnow, index=True)
+    ticket_id = IntegerField(null=True, index=True)
+    answer = TextField(default="")
+    answer_status = CharField(max_length=10, default="none", index=True)
+    answer_error = TextField(default="")
+    answered_by = ForeignKeyField(User, null=True, on_delete="SET NULL", backref="answers")
+    answered_at = DateTimeField(null=True)
+    answer_sent_at = DateTimeField(null=True)
+
+    class Meta:
+        indexes = ((("channel", "external_id"), True),)
+
+
+class InvoicePush(BaseModel):
+    """The tracking number of a shipped order as sent to its marketplace (운송장 전송): one row
+    per order, so a sent number is never pushed twice and a failed push stays listed."""
+
+    id = AutoField()
+    order = ForeignKeyField(Order, unique=True, backref="invoice_push", on_delete="CASCADE")
+    channel = ForeignKeyField(Channel, backref="invoice_pushes", on_delete="CASCADE")
+    status = CharField(max_length=10, index=True)        # sent | failed
+    courier = CharField(max_length=60, default="")
+    tracking_no = CharField(max_length=40, default="")
+    error = TextField(default="")
+    attempts = IntegerField(default=0)
+    last_attempt_at = DateTimeField(null=True)
+    sent_at = DateTimeField(null=True)
+
+
+class ClaimReceipt(BaseModel):
+    """A marketplace claim (cancel / exchange / return / withdrawal) already applied, keyed per
+    channel, so syncing the same claim again changes nothing twice."""
+
+    id = AutoField()
+    channel = ForeignKeyField(Channel, backref="claim_receipts", on_delete="CASCADE")
+    key = CharField(max_length=200)
+    kind = CharField(max_length=10)
+    order = ForeignKeyField(Order, null=True, on_delete="SET NULL", backref="claim_receipts")
+    order_no = CharField(max_length=60)
+    outcome = CharField(max_length=300, default="")
+    received_at = DateTimeField(default=utcnow, index=True)
+
+    class Meta:
+        indexes = ((("channel", "key"), True),)
 
 
 # Every model, in definition order (a model is defined after those it references), so the

@@ -85,7 +85,20 @@ ORDER = RecordType("order", N_("Order"), {
     "cancel_reason", "recipient_name", "address"),
     ("created", "changed", "becomes", "is_set", "batch"))
 
-RECORD_TYPES = {ORDER.name: ORDER}
+TICKET = RecordType("ticket", N_("Ticket"), {
+    "id": DataType.FLOAT, "team": DataType.STRING, "stage": DataType.STRING,
+    "subject": DataType.STRING, "description": DataType.STRING,
+    "customer_name": DataType.STRING, "customer_phone": DataType.STRING,
+    "customer_email": DataType.STRING, "assignee": DataType.STRING,
+    "needs_assignment": DataType.BOOLEAN, "closed": DataType.BOOLEAN,
+    "merged": DataType.BOOLEAN, "source": DataType.STRING, "has_order": DataType.BOOLEAN,
+    "order_no": DataType.STRING, "order_state": DataType.STRING,
+    "order_cs_state": DataType.STRING, "channel": DataType.STRING,
+    "created_at": DataType.DATETIME, "days_open": DataType.FLOAT,
+}, ("stage", "assignee", "closed"),
+    ("created", "changed", "becomes", "is_set", "stage_entered"))
+
+RECORD_TYPES = {ORDER.name: ORDER, TICKET.name: TICKET}
 
 
 def order_record(order: Order, now: dt.datetime | None = None) -> dict:
@@ -117,10 +130,36 @@ def order_record(order: Order, now: dt.datetime | None = None) -> dict:
     }
 
 
+def ticket_record(ticket, now: dt.datetime | None = None) -> dict:
+    """A ticket as conditions see it: its own fields, and its order's state when linked."""
+    order = ticket.order if ticket.order_id else None
+    now = now or utcnow()
+    return {
+        "id": ticket.id, "team": ticket.team.name,
+        "stage": ticket.stage.name if ticket.stage_id else "", "subject": ticket.subject,
+        "description": ticket.description, "customer_name": ticket.customer_name,
+        "customer_phone": ticket.customer_phone, "customer_email": ticket.customer_email,
+        # the display name, as the "assignee" change of the ticket's events carries it
+        "assignee": ticket.assignee.display_name if ticket.assignee_id else "",
+        "needs_assignment": bool(ticket.needs_assignment), "closed": bool(ticket.closed),
+        "merged": ticket.merged_into_id is not None, "source": ticket.source,
+        "has_order": order is not None, "order_no": order.order_no if order else "",
+        "order_state": order.state if order else "",
+        "order_cs_state": order.cs_state if order else "",
+        "channel": order.channel.name if order else "",
+        "created_at": ticket.created_at.replace(tzinfo=dt.timezone.utc),
+        "days_open": (now - ticket.created_at).total_seconds() / 86400,
+    }
+
+
 def load_record(record: str, record_id: int, now=None) -> dict | None:
     if record == "order":
         order = Order.get_or_none(Order.id == record_id)
         return order_record(order, now) if order else None
+    if record == "ticket":
+        from engine.models import Ticket
+        ticket = Ticket.get_or_none(Ticket.id == record_id)
+        return ticket_record(ticket, now) if ticket else None
     return None
 
 
@@ -275,8 +314,10 @@ def validate_rule(raw: dict) -> dict:
     except ValidationError as exc:
         values, errors = None, dict(exc.errors)
     parsed_actions = []
+    record_name = flat["record"] if isinstance(flat.get("record"), str) \
+        and flat["record"] in RECORD_TYPES else "order"
     try:
-        parsed_actions = action_registry.parse_actions(raw.get("actions"))
+        parsed_actions = action_registry.parse_actions(raw.get("actions"), record_name)
     except ValidationError as exc:
         errors.update(exc.errors)
     if values is not None:
@@ -295,6 +336,11 @@ def validate_rule(raw: dict) -> dict:
             if event == "becomes" and not values.get("value"):
                 errors["value"] = ValidationError(N_("This event needs the value to watch for."),
                                                   "value")
+        elif event == "stage_entered" and values.get("value"):
+            from engine.models import Stage
+            if not Stage.select().where(Stage.name == values["value"]).exists():
+                errors["value"] = ValidationError(N_("Unknown stage %(name)s."), "value",
+                                                  name=values["value"])
         try:
             compile_condition(values.get("when") or "", record)
         except ValidationError as exc:
@@ -308,7 +354,8 @@ def validate_rule(raw: dict) -> dict:
         "sequence": values["order"] if values.get("order") is not None else 100,
         "trigger_record": values["record"], "trigger_event": event,
         "trigger_field": values.get("field") or None if event in EVENTS_WITH_FIELD else None,
-        "trigger_value": (values.get("value") or None) if event == "becomes" else None,
+        "trigger_value": ((values.get("value") or None)
+                          if event in ("becomes", "stage_entered") else None),
         "condition": (values.get("when") or "").strip(), "actions": parsed_actions,
         "stop_processing": values["stop"],
     }
@@ -419,6 +466,10 @@ class RuleIndex:
             return list(self.by_key.get((event.record, "created", None), ()))
         if event.kind == events.BATCH:
             return list(self.by_key.get((event.record, "batch", None), ()))
+        if event.kind == events.STAGE_ENTERED:   # any stage, or the one the rule names
+            entered = _text(event.changes.get("stage", (None, ""))[1] or "")
+            return [rule for rule in self.by_key.get((event.record, event.kind, None), ())
+                    if rule.trigger_value is None or rule.trigger_value == entered]
         if event.kind != events.CHANGED:
             return list(self.by_key.get((event.record, event.kind, None), ()))
         found = []
@@ -604,7 +655,8 @@ class _Rollback(Exception):
 
 
 def dry_run(rule_or_raw, order_id, now: dt.datetime | None = None) -> dict:
-    """Try a rule (saved, or as typed in the form) on one order without changing anything.
+    """Try a rule (saved, or as typed in the form) on one record without changing anything:
+    an order, or a ticket for a ticket rule (``order_id`` is then the ticket's number).
 
     The actions really run, inside a transaction that is rolled back, so the answer shows
     exactly the changes and messages they would make (webhooks are only described).
@@ -622,9 +674,12 @@ def dry_run(rule_or_raw, order_id, now: dt.datetime | None = None) -> dict:
     record = load_record(rule.trigger_record, int(order_id), now) \
         if str(order_id).isdigit() else None
     if record is None:
+        if rule.trigger_record == "ticket":
+            raise NotFound(N_("Ticket %(id)s does not exist."), id=order_id)
         raise NotFound(N_("Order %(id)s does not exist."), id=order_id)
     matched, reason = evaluate(rule, record, compiled, explain_failure=True)
-    result = {"rule": rule.name, "order_id": int(order_id), "matched": matched,
+    result = {"rule": rule.name, "record": rule.trigger_record,
+              "record_id": int(order_id), "order_id": int(order_id), "matched": matched,
               "reason": reason, "trigger": _trigger_text(rule),
               "fields": {name: _plain(record.get(name)) for name in
                          (compiled.context.symbols if compiled else ())},
@@ -632,9 +687,10 @@ def dry_run(rule_or_raw, order_id, now: dt.datetime | None = None) -> dict:
               "results": [], "changes": {}, "messages": []}
     if not matched:
         return result
-    event = events.Event(rule.trigger_record, int(order_id),
-                         events.CREATED if rule.trigger_event == "created" else events.CHANGED,
-                         now, None, _trigger_changes(rule), key="dry-run")
+    kind = {"created": events.CREATED, "stage_entered": events.STAGE_ENTERED,
+            "batch": events.BATCH}.get(rule.trigger_event, events.CHANGED)
+    event = events.Event(rule.trigger_record, int(order_id), kind, now, None,
+                         _trigger_changes(rule, record), key="dry-run")
     before = _plain_record(record)
     last_message = Message.select(fn.MAX(Message.id)).scalar() or 0
     try:
@@ -644,7 +700,8 @@ def dry_run(rule_or_raw, order_id, now: dt.datetime | None = None) -> dict:
                                                                 dry_run=True)
             after = _plain_record(load_record(rule.trigger_record, int(order_id), now) or {})
             result["changes"] = {k: [before.get(k), v] for k, v in after.items()
-                                 if before.get(k) != v and k != "days_since_received"}
+                                 if before.get(k) != v
+                                 and k not in ("days_since_received", "days_open")}
             result["messages"] = [{"type": m.kind, "to": m.to, "text": m.body}
                                   for m in Message.select().where(Message.id > last_message)]
             raise _Rollback()
@@ -674,9 +731,11 @@ def _trigger_text(rule: Rule) -> str:
     return " ".join(parts)
 
 
-def _trigger_changes(rule: Rule) -> dict:
+def _trigger_changes(rule: Rule, record: dict | None = None) -> dict:
     if rule.trigger_event in EVENTS_WITH_FIELD and rule.trigger_field:
         return {rule.trigger_field: (None, rule.trigger_value)}
+    if rule.trigger_event == "stage_entered":
+        return {"stage": (None, rule.trigger_value or (record or {}).get("stage") or "")}
     return {}
 
 
@@ -706,7 +765,8 @@ def warnings_for(rule_values: dict, rule_id: int | None = None) -> list[tuple[st
         for params in actions:
             action = action_registry.ACTIONS.get(params.get("type"))
             if action and action.sets:
-                value = params.get("status") or params.get("process") or action.type
+                value = (params.get("status") or params.get("process") or params.get("user")
+                         or params.get("stage") or action.type)
                 sets.setdefault(action.sets, []).append((name, value))
     for field_name, setters in sets.items():
         if len({value for _, value in setters}) > 1:

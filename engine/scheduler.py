@@ -41,6 +41,9 @@ class Ticker:
         """Tick in a daemon thread until ``stop`` is set."""
         def loop():
             log.info("scheduler started: %s", ", ".join(self.names))
+            # every duty once at start: after a restart, due messages, a missed job slot and
+            # waiting tickets are handled at once, not an interval later
+            self.clock.run_all()
             while not stop.is_set():
                 self.run_pending()
                 stop.wait(poll_seconds)

@@ -37,6 +37,9 @@ AFTER_SALES = {
     "field_service": N_("Field service"),
 }
 
+LIST_LABELS = {"members": N_("Members"), "followers": N_("Followers"),
+               "after_sales": N_("After-sales")}
+
 TEAM_FIELDS = [
     Field("name", N_("Team name"), required=True, max_length=100),
     Field("description", N_("Public description"), kind="textarea", max_length=2000),
@@ -58,7 +61,7 @@ def _names(raw, field_name: str, errors: dict) -> list[str]:
         raw = [part for part in raw.replace("\n", ",").split(",")]
     if not isinstance(raw, (list, tuple)) or not all(isinstance(v, str) for v in raw):
         errors[field_name] = ValidationError(N_("%(label)s must be a list of names."),
-                                             field_name, label=field_name)
+                                             field_name, label=LIST_LABELS[field_name])
         return []
     seen = []
     for value in (v.strip() for v in raw):

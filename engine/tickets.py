@@ -263,7 +263,9 @@ def open_from_inquiry(inquiry, now: dt.datetime, team_name: str | None = None) -
     subject = f"[{kind_label.get(inquiry.kind, inquiry.kind)}] {inquiry.title or ''}".strip()
     raw = {"team_id": str(team.id), "subject": subject[:200] or "-",
            "description": inquiry.body or "", "customer_name": inquiry.author or "",
-           "customer_phone": inquiry.phone or "",
+           # a marketplace's phone field may hold anything; only a number is kept
+           "customer_phone": (inquiry.phone or "") if 9 <= sum(
+               c.isdigit() for c in inquiry.phone or "") <= 12 else "",
            "order_id": inquiry.order_id if getattr(inquiry, "order_id", None) else None}
     ticket = create_ticket(Context(None, now), raw, source="inquiry")
     type(inquiry).update(ticket_id=ticket.id).where(type(inquiry).id == inquiry.id).execute()
@@ -616,3 +618,37 @@ def history(ticket: Ticket):
 def for_order(order_id: int, user: User):
     """Tickets linked to an order (shown on the order's panel)."""
     return visible(user).where(Ticket.order == order_id).order_by(Ticket.id.desc())
+
+
+# --- followers' updates --------------------------------------------------------------------------
+
+def mark_seen(user: User, ticket: Ticket) -> None:
+    """The follower looked at the ticket: its updates so far are read."""
+    from peewee import fn
+    last = (TicketMessage.select(fn.MAX(TicketMessage.id))
+            .where(TicketMessage.ticket == ticket.id).scalar())
+    (TicketFollower.update(seen_message_id=last)
+     .where((TicketFollower.ticket == ticket.id) & (TicketFollower.user == user.id)).execute())
+
+
+def updates(user: User):
+    """Followed tickets with something new from someone else since the user last looked
+    (the followers' update notifications of seed 004), most recent first."""
+    from peewee import fn
+    news = (TicketMessage.select(TicketMessage.ticket, fn.COUNT(TicketMessage.id).alias("n"),
+                                 fn.MAX(TicketMessage.created_at).alias("last"))
+            .join(TicketFollower, on=(TicketFollower.ticket == TicketMessage.ticket))
+            .where((TicketFollower.user == user.id)
+                   & ((TicketMessage.author.is_null()) | (TicketMessage.author != user.id))
+                   & ((TicketFollower.seen_message_id.is_null())
+                      | (TicketMessage.id > TicketFollower.seen_message_id)))
+            .group_by(TicketMessage.ticket))
+    if not is_internal(user):   # customers are told of replies only
+        news = news.where(TicketMessage.kind == "reply")
+    counts = {row.ticket_id: (row.n, row.last) for row in news}
+    if not counts:
+        return []
+    found = list(visible(user).where(Ticket.id.in_(list(counts))))
+    for ticket in found:
+        ticket.update_count, ticket.updated_last = counts[ticket.id]
+    return sorted(found, key=lambda t: t.updated_last, reverse=True)

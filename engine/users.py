@@ -36,6 +36,9 @@ CAPABILITIES = {  # capability → lowest role that has it
     "settings": "admin",       # channels, products, statuses, couriers, cancel reasons
     "users": "admin",          # add users, set roles (never above one's own)
     "automation": "admin",     # rules and scheduled jobs (seed 000: master / 총괄 / admin)
+    # the customer portal (/portal): every logged-in user passes; the pages show a portal user
+    # only the tickets they follow and send internal users to their console
+    "portal": "portal",
 }
 
 LANGUAGES = {"ko": "한국어", "ja": "日本語", "en": "English"}

@@ -14,6 +14,25 @@
     }
   };
 
+  // copy a button's data-copy text (a coupon code); without the clipboard API (plain http
+  // off localhost) fall back to a selected textarea and execCommand
+  ruledesk.copyText = function (button) {
+    const text = button.dataset.copy;
+    const done = () => { button.textContent = button.dataset.copied || "✓"; };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, () => ruledesk.toast(text));
+      return;
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.style.position = "fixed";
+    area.style.opacity = "0";
+    button.parentNode.appendChild(area);   // inside an open modal dialog: not inert
+    area.select();
+    try { document.execCommand("copy"); done(); } catch (e) { ruledesk.toast(text); }
+    area.remove();
+  };
+
   ruledesk.toast = function (text, kind) {
     const box = document.getElementById("toasts");
     const item = document.createElement("div");
@@ -23,9 +42,14 @@
     setTimeout(() => item.remove(), 4000);
   };
 
-  document.addEventListener("htmx:afterSwap", (event) => {
-    // whatever lands in the dialog body opens the dialog
-    if (event.detail.target.id === "dialog-body" && event.detail.target.innerHTML.trim()) {
+  document.addEventListener("htmx:afterSettle", (event) => {
+    // whatever lands in the dialog body opens the dialog, unless the response closes it
+    // (htmx fires these events on the target even for HX-Reswap: none). On settle, not on
+    // swap: only then are the new content's hx- attributes wired, so nothing shown can be
+    // used before it works (a select changed at once would send no request).
+    const xhr = event.detail.xhr;
+    const closing = xhr && (xhr.getResponseHeader("HX-Trigger") || "").includes("ruledesk:closeDialog");
+    if (event.detail.target.id === "dialog-body" && event.detail.target.innerHTML.trim() && !closing) {
       const dialog = document.getElementById("dialog");
       if (!dialog.open) dialog.showModal();
       const first = dialog.querySelector("input:not([type=hidden]), select, textarea");

@@ -226,3 +226,19 @@ def test_public_form_only_for_public_teams(desk):
         "customer_email": "kim@example.com"}, NOW)
     assert ticket.source == "form" and ticket.assignee_id == desk.agent.id
     assert tickets.can_see(desk.portal, ticket)
+
+
+def test_followers_see_updates_from_others_until_they_look(desk):
+    ticket = open_ticket(desk, desk.support)                 # agent got it, and follows it
+    tickets.mark_seen(desk.agent, ticket)
+    assert tickets.updates(desk.agent) == []
+    later = NOW + dt.timedelta(minutes=5)
+    tickets.add_message(ctx(desk.agent2, later), ticket.id, {"body": "제가 볼게요", "kind": "note"})
+    tickets.add_message(ctx(desk.agent, later), ticket.id, {"body": "네", "kind": "note"})
+    news = tickets.updates(desk.agent)
+    assert [(t.id, t.update_count) for t in news] == [(ticket.id, 1)]   # not my own note
+    assert tickets.updates(desk.portal) == []                           # notes are internal
+    tickets.add_message(ctx(desk.agent, later), ticket.id, {"body": "발송했습니다", "kind": "reply"})
+    assert [t.id for t in tickets.updates(desk.portal)] == [ticket.id]
+    tickets.mark_seen(desk.agent, ticket)
+    assert tickets.updates(desk.agent) == []

@@ -1,11 +1,14 @@
 """Scheduled jobs (seed 000): settings, claims, missed slots, leases, rule batches, results."""
 import datetime as dt
+import os
+import time
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 
 from engine import jobs, rules
 from engine.errors import PermissionDenied, ValidationError
@@ -150,3 +153,35 @@ def test_two_processes_never_run_one_slot_twice(world, database_url, tmp_path):
         per_slot[(run.job_id, run.scheduled_for)] = per_slot.get(
             (run.job_id, run.scheduled_for), 0) + 1
     assert len(per_slot) == 6 * 5 and set(per_slot.values()) == {1}
+
+
+def test_flask_scheduler_run_ticks_in_its_own_process(world, database_url, tmp_path):
+    """`flask scheduler run` (web process started with RULEDESK_SCHEDULER=0): its own process
+    delivers a queued message and gives a ticket waiting for an assignee to someone back."""
+    from engine import sending
+    from engine.models import Team, TeamMember, Ticket
+    SenderNumber.create(number="15881234")
+    drafts = sending.compose({"channel": "sms", "sender": "15881234", "text": "안녕하세요"},
+                             [sending.Recipient("01011112222")], NOW, TZ)
+    sending.enqueue(drafts, "cli-test", None, NOW - dt.timedelta(days=1), sender="15881234")
+    Message.update(send_after=dt.datetime(2000, 1, 1)).execute()
+    team = Team.create(name="지원", auto_assign=True)
+    TeamMember.create(team=team, user=world.agent)
+    ticket = Ticket.create(team=team, subject="대기", needs_assignment=True)
+    env = {**os.environ, "DATABASE_URL": database_url, "RULEDESK_DEMO": "0",
+           "RULEDESK_DEMO_MARKET": "off", "RULEDESK_MASTER_PASSWORD": "x" * 12,
+           "RULEDESK_SECRET_KEY": "test", "RULEDESK_CREDENTIALS_KEY": Fernet.generate_key().decode()}
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.Popen([sys.executable, "-m", "flask", "--app", "app", "scheduler", "run"],
+                            cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(150):
+            message, ticket_now = Message.get(), Ticket.get_by_id(ticket.id)
+            if message.status == "sent" and ticket_now.assignee_id:
+                break
+            time.sleep(0.1 if _ < 20 else 0.5)
+        assert (message.status, ticket_now.assignee_id) == ("sent", world.agent.id), \
+            proc.stdout.read1().decode(errors="replace") if proc.poll() is not None else ""
+    finally:
+        proc.terminate()
+        proc.wait(20)

@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from engine import orders, users
 from engine.models import CsHistory, Order
-from tests.conftest import PASSWORD, new_order
+from tests.conftest import PASSWORD, make_user, new_order
 from views.web import PUBLIC
 
 HX = {"HX-Request": "true"}
@@ -76,10 +76,11 @@ def test_the_console_routes_exist_and_are_audited(app):
     assert seen["auth.login"] == PUBLIC
 
 
-def test_only_login_logout_and_language_are_public(app):
+def test_only_login_logout_language_and_the_public_ticket_form_are_public(app):
     public = {rule.endpoint for rule, capability in guarded_rules(app)
               if capability == PUBLIC and not is_api(rule)}
-    assert public == {"auth.login", "auth.logout", "auth.language"}
+    assert public == {"auth.login", "auth.logout", "auth.language",
+                      "help.teams", "help.form", "help.submit", "help.sent"}
 
 
 # --- anonymous ----------------------------------------------------------------------------
@@ -156,7 +157,7 @@ def test_deactivated_user_loses_access_at_once(app, world, login):
 @pytest.mark.parametrize("role", ROLES)
 def test_a_role_without_the_capability_gets_403_everywhere(app, world, order, login, role):
     """GET and POST of every guarded page: 403 before the view runs when the role lacks it."""
-    user = getattr(world, role)
+    user = getattr(world, role, None) or make_user(f"{role}@example.com", role)
     client = login(user.username)
     before = (Order.get_by_id(order.id).version, CsHistory.select().count())
     refused = 0

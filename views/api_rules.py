@@ -30,6 +30,7 @@ LOG_FIELDS = [
 ]
 CHANGE_FIELDS = [Field("rule_id", N_("Rule"), kind="int", min=1)]
 DRY_RUN_FIELDS = [Field("order_id", N_("Order no."), kind="int", required=True, min=1)]
+TICKET_DRY_RUN_FIELDS = [Field("ticket_id", N_("Ticket no."), kind="int", required=True, min=1)]
 VERSION_FIELD = Field("version", N_("Version"), kind="int", min=1)
 
 
@@ -147,9 +148,14 @@ def delete_rule(rule_id):
 @bp.route("/<int:rule_id>/dry-run", methods=["POST"])
 @api_requires("automation")
 def dry_run(rule_id):
-    """Try a saved rule on one order: what it would change and send; nothing is done."""
+    """Try a saved rule on one order (``order_id``), or one ticket for a ticket rule
+    (``ticket_id``): what it would change and send; nothing is done."""
     rule = _get_rule(rule_id)
     body = _body()
+    if rule.trigger_record == "ticket":
+        ticket_id = parse(TICKET_DRY_RUN_FIELDS, {"ticket_id": body.get("ticket_id")},
+                          _tz())["ticket_id"]
+        return _json(rules.dry_run(rule, ticket_id, utcnow()))
     order_id = parse(DRY_RUN_FIELDS, {"order_id": body.get("order_id")}, _tz())["order_id"]
     return _json(rules.dry_run(rule, order_id, utcnow()))
 

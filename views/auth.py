@@ -21,6 +21,15 @@ def _safe_next(target: str | None) -> str:
     return url_for("orders.index")
 
 
+def _landing(user, target: str | None) -> str:
+    """Internal users go where they were going; a portal user (a customer) lands on the
+    portal, or on a portal or public-form page they were sent from, never on an internal one."""
+    if users.is_internal(user):
+        return _safe_next(target)
+    path = _safe_next(target)
+    return path if path.startswith(("/portal", "/help")) else url_for("portal.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @requires(PUBLIC)
 def login():
@@ -33,7 +42,7 @@ def login():
             error = translate(exc)
         else:
             login_user(user)
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_landing(user, request.args.get("next")))
     return render_template("auth/login.html", error=error,
                            username=request.form.get("username", "")), (401 if error else 200)
 
@@ -57,6 +66,9 @@ def language():
 
 
 @bp.route("/")
-@requires("read")
+@requires("portal")
 def home():
+    """The console for internal users, the portal for customers."""
+    if not users.is_internal(current_user):
+        return redirect(url_for("portal.index"))
     return redirect(url_for("orders.index"))

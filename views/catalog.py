@@ -170,7 +170,8 @@ def _channel_list_context():
     raw, filters, errors = _search(channels.SEARCH_FIELDS, channels.parse_search)
     query = {k: v for k, v in raw.items() if v}
     return dict(rows=list(channels.search(filters)), raw=raw, errors=errors, query=query,
-                search_fields=channels.SEARCH_FIELDS)
+                search_fields=channels.SEARCH_FIELDS,
+                connector_labels=dict(channels._connector_choices()))
 
 
 def _groups_context(**extra):
@@ -218,8 +219,34 @@ def _channel_context(channel=None, values=None, errors=None, message=None):
         values = ({"name": channel.name, "group": str(channel.group_id or ""),
                    "active": channel.active, "auto_combine": channel.auto_combine}
                   if channel else {"active": True})
+        values.update(channels.connector_form_values(channel))
+    else:   # a refused post: the secrets typed are never sent back, the masks stay
+        stored = channels.connector_form_values(channel)
+        values = {**values, "masked": stored["masked"] if stored.get("connector") ==
+                  values.get("connector") else {}}
+        values.update({k: "" for k in values if k.startswith(channels.SECRET)})
+    setting_values = {k[len(channels.SETTING):]: v for k, v in values.items()
+                      if k.startswith(channels.SETTING)}
     return dict(channel=channel, values=values, errors=errors or {}, message=message,
-                fields=channels.CHANNEL_FIELDS)
+                setting_values=setting_values,
+                fields=[f for f in channels.CHANNEL_FIELDS if f.name != "connector"],
+                connector_field=next(f for f in channels.CHANNEL_FIELDS
+                                     if f.name == "connector"),
+                connector=channels.connector_type(values.get("connector")))
+
+
+@bp.route("/channels/connector-fields")
+@requires("settings")
+def connector_fields():
+    """The chosen connector type's own fields, swapped in when the type changes."""
+    channel_id = request.args.get("channel_id", "")
+    channel = channels.get(channel_id) if channel_id.isdigit() else None
+    chosen = request.args.get("connector", "")
+    values = channels.connector_form_values(channel)
+    if chosen != values.get("connector"):
+        values = {"connector": chosen, "masked": {}}
+    context = _channel_context(channel, values=values)
+    return render_block("catalog/_channel.html", "connector_fields", **context)
 
 
 @bp.route("/channels/new")

@@ -18,7 +18,7 @@ from flask_login import current_user
 
 from engine import clock, closures, jobs, notify_phone, users
 from engine.errors import EngineError, NotFound, ValidationError
-from engine.models import Channel, Job, JobChange, JobRun, Rule
+from engine.models import Channel, Job, JobChange, JobRun, Rule, Team
 from engine.schedules import WEEKDAYS, next_runs
 from engine.schema import Field, parse
 from engine.text import N_
@@ -49,7 +49,12 @@ KEY_LABELS = {
 JOB_KEYS = list(KEY_LABELS)
 COUNT_LABELS = {"orders": N_("orders"), "fired": N_("rules fired"), "failed": N_("failed"),
                 "collected": N_("collected"), "confirmed": N_("confirmed"),
-                "synced": N_("synced"), "sent": N_("sent"), "inquiries": N_("inquiries")}
+                "synced": N_("synced"), "sent": N_("sent"), "inquiries": N_("inquiries"),
+                "fetched": N_("fetched"), "duplicates": N_("already there"),
+                "held": N_("held (late cancel)"), "not_found": N_("order not found yet"),
+                "refused": N_("not applied"), "confirm_failed": N_("confirm failed"),
+                "files": N_("files"), "failed_files": N_("failed files"),
+                "tickets": N_("tickets opened")}
 BLACKOUT_ROWS = 3
 
 
@@ -134,7 +139,7 @@ def channel_words(channels) -> str:
 def count_words(counts: dict | None) -> str:
     if not counts:
         return ""
-    return " · ".join(f"{count_label(k)} {v}" for k, v in counts.items())
+    return " · ".join(f"{count_label(k)} {v}" for k, v in jobs.ordered_counts(counts))
 
 
 def count_label(key: str) -> str:
@@ -161,6 +166,8 @@ def notify_words(notify: dict | None) -> str:
     dnd = notify.get("dnd")
     if isinstance(dnd, list) and len(dnd) == 2:
         words += ", " + gettext("do not disturb %(start)s–%(end)s", start=dnd[0], end=dnd[1])
+    if notify.get("template"):
+        words += ", " + gettext("template %(name)s", name=notify["template"])
     return words
 
 
@@ -175,7 +182,9 @@ def options_words(options: dict | None) -> str:
                                for t in options["types"]))
     if isinstance(options.get("rules"), list):
         parts.append(", ".join(map(str, options["rules"])) or gettext("every batch rule"))
-    known = ("confirm", "types", "rules")
+    if options.get("team"):
+        parts.append(gettext("tickets in %(team)s", team=options["team"]))
+    known = ("confirm", "types", "rules", "team")
     parts += [f"{k}: {json.dumps(v, ensure_ascii=False)}" for k, v in options.items()
               if k not in known]
     return "; ".join(parts)
@@ -189,6 +198,7 @@ def day_words(day: dt.date) -> str:
 def _helpers():
     return {"kind_label": kind_label, "schedule_words": schedule_words,
             "channel_words": channel_words, "count_words": count_words, "count_label": count_label,
+            "ordered_counts": jobs.ordered_counts,
             "duration_words": duration_words, "status_labels": STATUS_LABELS,
             "trigger_labels": TRIGGER_LABELS, "weekday_labels": WEEKDAY_LABELS,
             "day_words": day_words, "job_title": jobs.title, "shown_after": _shown}
@@ -403,6 +413,8 @@ def _posted_job(form) -> dict:
     elif kind == "collect_inquiries":
         raw["options"] = {"types": [t for t in jobs.INQUIRY_TYPES
                                     if t in form.getlist("opt_types")]}
+        if form.get("opt_team", "").strip():
+            raw["options"]["team"] = form["opt_team"].strip()
     elif kind == "rule_batch":
         raw["options"] = {"rules": form.getlist("opt_rules")}
     else:
@@ -413,6 +425,8 @@ def _posted_job(form) -> dict:
         dnd = [form.get("dnd_from", "").strip(), form.get("dnd_to", "").strip()]
         if any(dnd):
             notify["dnd"] = dnd
+        if form.get("notify_template", "").strip():
+            notify["template"] = form.get("notify_template", "").strip()
         raw["notify"] = notify
     else:
         raw["notify"] = {}
@@ -431,6 +445,14 @@ def _form_errors(raw: dict, exc: EngineError) -> dict:
 
 def _error_summary(errors: dict) -> list[str]:
     return list(dict.fromkeys(errors.values()))
+
+
+def _job_templates() -> list[tuple[str, str]]:
+    """Templates written for job results, as (name, kind): the notification's text choices."""
+    from engine.models import MessageTemplate
+    return [(t.name, t.kind) for t in MessageTemplate.select().where(
+        (MessageTemplate.context == "job") & (MessageTemplate.active == True))  # noqa: E712
+        .order_by(MessageTemplate.name)]
 
 
 def _batch_rules() -> list[str]:
@@ -463,7 +485,10 @@ def _form_page(job: Job | None, values: dict, errors=None, status=200, saved=Fal
         hours=[f"{h:02d}:00" for h in range(25)], every_choices=[1, 2, 3, 4, 6, 8, 12, 24],
         channel_names=_channel_names(values), batch_rules=_batch_rules(),
         inquiry_types=jobs.INQUIRY_TYPES, missed_labels=MISSED_LABELS,
+        helpdesk_teams=[t.name for t in Team.select().where(Team.active == True)  # noqa: E712
+                        .order_by(Team.sort_order, Team.name)],
         notify_labels=NOTIFY_LABELS, country_labels=COUNTRY_LABELS,
+        notify_templates=_job_templates(),
         master_phone=notify_phone.master_phone(), current_phone=current_phone,
         phone_needs_code=bool(notify.get("kind")) and notify_phone.needs_code(
             notify.get("phone"), job),

@@ -22,7 +22,9 @@ from engine import (
     consents, message_log, message_templates, messaging, orders, senders, sending,
 )
 from engine.errors import EngineError, NotFound, ValidationError
-from engine.models import Macro, Message, MessageTemplate, Order, RecipientConsent, SenderNumber
+from engine.models import (
+    Macro, Message, MessageTemplate, Order, RecipientConsent, SenderNumber, Ticket,
+)
 from engine.text import N_
 from views.web import field_errors, render, requires, translate
 
@@ -39,6 +41,10 @@ SAMPLE_VALUES = {  # a template preview without any order in the store
     "상품명": "순면 라운드 티셔츠 외 1건", "주문금액": "25,800", "택배사": "CJ대한통운",
     "송장번호": "123456789012", "처리상태": "발송준비중",
 }
+SAMPLE_TICKET = {"티켓번호": 42, "제목": "배송 지연 문의", "고객명": "서승원", "팀": "고객 지원",
+                 "단계": "진행 중", "담당자": "장유리"}
+SAMPLE_JOB = {"job": "주문수집", "result": "완료", "detail": "11번가 collected 12\n쿠팡 collected 3",
+              "counts": "collected 15", "run_at": "2026-03-31 17:00"}
 BUTTON_KEY = re.compile(r"^buttons-(\d{1,4})-(name|type|url)$")
 
 
@@ -82,10 +88,11 @@ def msgnumber(value) -> str:
         return value
 
 
-def _placeholder_names() -> list[str]:
-    """Order placeholders in the user's script: Japanese names for Japanese, else Korean."""
+def _placeholder_names(context: str = "order") -> list[str]:
+    """The context's placeholders in the user's script: Japanese names for Japanese, else
+    Korean."""
     japanese = getattr(current_user, "language", "ko") == "ja"
-    names = message_templates.known_placeholders()
+    names = message_templates.known_placeholders(context)
     return [n for n in names if any("\uac00" <= c <= "\ud7a3" for c in n) != japanese]
 
 
@@ -567,7 +574,8 @@ def _template_raw(form) -> dict:
 
 def _template_values(template: MessageTemplate | None) -> dict:
     if template is None:
-        return {"kind": "sms", "approval": "approved", "active": True, "buttons": []}
+        return {"kind": "sms", "context": "order", "approval": "approved", "active": True,
+                "buttons": []}
     values = {f.name: getattr(template, f.name) for f in message_templates.TEMPLATE_FIELDS}
     values["buttons"] = list(template.buttons or [])
     return values
@@ -580,8 +588,8 @@ def _template_page(template, values, errors=None, message=None, status=200):
                    fields=fields,
                    button_fields={f.name: f for f in message_templates.BUTTON_FIELDS},
                    button_types=message_templates.BUTTON_TYPES,
-                   placeholders=_placeholder_names(), editable=editable,
-                   max_buttons=messaging.ALIMTALK_MAX_BUTTONS,
+                   placeholders=_placeholder_names(values.get("context") or "order"),
+                   editable=editable, max_buttons=messaging.ALIMTALK_MAX_BUTTONS,
                    preview=_template_preview(values))
     return render_template("messages/template_form.html", **context), status
 
@@ -659,9 +667,17 @@ def _saved(template):
     return redirect(target)
 
 
-def _sample():
-    """The newest order (one with a tracking number first) as the preview's sample, or fixed
-    sample values when there are no orders."""
+def _sample(context: str = "order"):
+    """The preview's sample for the template's context: the newest order (one with a
+    tracking number first), the newest ticket (one with an order first), or a job result;
+    fixed sample values when the store has none."""
+    if context == "job":
+        return None, sending.job_variables(dict(SAMPLE_JOB))
+    if context == "ticket":
+        ticket = (Ticket.select().order_by(Ticket.order.is_null(), Ticket.id.desc()).first())
+        if ticket is not None:
+            return ticket.order if ticket.order_id else None, sending.ticket_variables(ticket)
+        return None, {**SAMPLE_VALUES, **SAMPLE_TICKET}
     order = (Order.select().order_by(Order.tracking_no.is_null(), Order.received_at.desc(),
                                      Order.id.desc()).first())
     if order is None:
@@ -670,8 +686,11 @@ def _sample():
 
 
 def _template_preview(values: dict) -> dict:
-    order, variables = _sample()
-    known = message_templates.known_placeholders()
+    context = values.get("context") or "order"
+    if context not in message_templates.CONTEXTS:
+        context = "order"
+    order, variables = _sample(context)
+    known = message_templates.known_placeholders(context)
     body = values.get("body") or ""
     subject = values.get("subject") or ""
     fallback = values.get("fallback_text") or ""
@@ -682,7 +701,7 @@ def _template_preview(values: dict) -> dict:
     subject_text = messaging.substitute(subject, variables)
     kind = values.get("kind") or "sms"
     result = messaging.classify(text, subject_text if kind == "sms" else "")
-    preview = dict(order=order, kind=kind, text=text, subject=subject_text,
+    preview = dict(order=order, context=context, kind=kind, text=text, subject=subject_text,
                    bytes=result.bytes, type=result.kind, chars=len(text),
                    problems=[_message(p) for p in result.problems if kind == "sms"],
                    unknown=unknown,
@@ -706,9 +725,13 @@ def _template_preview(values: dict) -> dict:
 @requires("settings")
 def template_preview():
     raw = _template_raw(request.form)
-    return render_template("messages/_template_preview.html", preview=_template_preview(raw),
-                           kinds=message_templates.KINDS,
-                           button_types=message_templates.BUTTON_TYPES)
+    preview = render_template("messages/_template_preview.html",
+                              preview=_template_preview(raw), kinds=message_templates.KINDS,
+                              button_types=message_templates.BUTTON_TYPES)
+    # the placeholder buttons follow the chosen context (out-of-band swap)
+    buttons = render_template("messages/_placeholders.html", oob=True,
+                              placeholders=_placeholder_names(raw.get("context") or "order"))
+    return preview + buttons
 
 
 @bp.route("/templates/button-row")

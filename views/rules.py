@@ -11,7 +11,10 @@ import dataclasses
 import json
 import re
 
-from flask import Blueprint, current_app, g, make_response, redirect, request, url_for
+from flask import (
+    Blueprint, current_app, g, get_template_attribute, make_response, redirect, request,
+    url_for,
+)
 from flask_babel import gettext
 from flask_login import current_user
 from markupsafe import Markup, escape
@@ -49,6 +52,15 @@ FIELD_LABELS = {
     "recipient_name": N_("Recipient"), "address": N_("Address"), "zip_code": N_("Zip code"),
     "subscription_status": N_("Subscription status"), "received_at": N_("Received at"),
     "days_since_received": N_("Days since received"),
+    # tickets (seed 004)
+    "team": N_("Team"), "stage": N_("Stage"), "subject": N_("Subject"),
+    "description": N_("Description"), "customer_name": N_("Customer name"),
+    "customer_phone": N_("Customer phone"), "customer_email": N_("Customer email"),
+    "assignee": N_("Assignee"), "needs_assignment": N_("Waiting for assignment"),
+    "closed": N_("Closed"), "merged": N_("Merged"), "source": N_("Source"),
+    "has_order": N_("Has an order"), "order_state": N_("Order state"),
+    "order_cs_state": N_("Order CS state"), "created_at": N_("Created at"),
+    "days_open": N_("Days open"),
 }
 OUTCOMES = {"done": N_("Done"), "failed": N_("Failed"), "loop": N_("Loop stopped"),
             "no_match": N_("No match")}
@@ -112,7 +124,8 @@ def trigger_words(record: str, event: str, field: str | None = None,
                "changed": N_("%(record)s · %(field)s changes"),
                "becomes": N_("%(record)s · %(field)s becomes %(value)s"),
                "is_set": N_("%(record)s · %(field)s is set"),
-               "stage_entered": N_("%(record)s · enters a stage"),
+               "stage_entered": (N_("%(record)s · enters the stage %(value)s") if value
+                                 else N_("%(record)s · enters a stage")),
                "batch": N_("%(record)s · scheduled batch")}.get(event)
     if message is None:
         return escape(f"{parts['record']} · {event}")
@@ -332,8 +345,12 @@ def _trigger_context(values: dict) -> dict:
         suggestions = [row.name for row in VALUE_LISTS[field].ordered()]
     elif field in FIXED_VALUES:
         suggestions = FIXED_VALUES[field]
+    if event == "stage_entered":   # optionally one stage: its name
+        from engine import stages
+        suggestions = [s.name for s in stages.ordered()]
     return dict(record=record, event=event, needs_field=event in rules.EVENTS_WITH_FIELD,
-                needs_value=event == "becomes", suggestions=suggestions,
+                needs_value=event == "becomes", optional_value=event == "stage_entered",
+                suggestions=suggestions,
                 record_choices=[(name, gettext(t.label)) for name, t in rules.RECORD_TYPES.items()],
                 event_choices=[(name, gettext(rules.EVENTS[name])) for name in record.events],
                 field_choices=[(name, field_label(name)) for name in record.trigger_fields])
@@ -368,8 +385,16 @@ def _changes_of(rule_id: int | None, limit: int | None = None):
     return [_change_view(change) for change in query]
 
 
-def _newest_order_id():
+def _newest_record_id(record: str = "order"):
+    """The dry run's default: the newest order, or the newest ticket for a ticket rule."""
+    if record == "ticket":
+        from engine.models import Ticket
+        return Ticket.select(fn.MAX(Ticket.id)).scalar()
     return Order.select(fn.MAX(Order.id)).scalar()
+
+
+def _record_fields(record) -> list[tuple[str, str, str]]:
+    return [(name, field_label(name), type_label(t)) for name, t in record.fields.items()]
 
 
 def _form_page(rule: Rule | None, values: dict, errors=None, message=None, status=200,
@@ -384,11 +409,10 @@ def _form_page(rule: Rule | None, values: dict, errors=None, message=None, statu
     context = dict(
         rule=rule, values=values, errors=errors, message=message, saved=saved, notice=notice,
         editable=editable, fields=fields, warnings=warnings,
-        action_types=list(action_registry.ACTIONS.values()), action_map=action_registry.ACTIONS,
-        record_fields=[(name, field_label(name), type_label(t))
-                       for name, t in record.fields.items()],
+        action_types=action_registry.for_record(record.name),
+        action_map=action_registry.ACTIONS, record_fields=_record_fields(record),
         check=_check_context(values.get("when") or "", record.name),
-        newest_order=_newest_order_id(),
+        newest_order=_newest_record_id(record.name),
         last_fired=(RuleRun.select(fn.MAX(RuleRun.at))
                     .where((RuleRun.rule == rule.id)
                            & RuleRun.outcome.in_(["done", "failed"])).scalar()
@@ -467,12 +491,19 @@ def trigger_fields():
     """The trigger sub-form for the chosen record and event (field and value only when the
     event needs them)."""
     values = {name: request.args.get(name, "") for name in ("record", "event", "field", "value")}
+    record = rules.RECORD_TYPES.get(values["record"] or "order", rules.ORDER)
+    if values["event"] and values["event"] not in record.events:
+        values["event"] = record.events[0]   # e.g. "batch" when switching to tickets
     context = _trigger_context(values)
-    if context["needs_field"] and values["field"] not in rules.RECORD_TYPES.get(
-            values["record"] or "order", rules.ORDER).trigger_fields:
+    if context["needs_field"] and values["field"] not in record.trigger_fields:
         values["field"] = context["field_choices"][0][0] if context["field_choices"] else ""
         context = _trigger_context(values)
-    return render("rules/_trigger.html", values=values, errors={}, editable=True, **context)
+    html = render("rules/_trigger.html", values=values, errors={}, editable=True, **context)
+    # the actions and condition fields offered follow the record (out-of-band swaps)
+    action_select = get_template_attribute("rules/_record_parts.html", "action_select")
+    field_chips = get_template_attribute("rules/_record_parts.html", "field_chips")
+    return (str(html) + str(action_select(action_registry.for_record(record.name), True))
+            + str(field_chips(_record_fields(record), True)))
 
 
 @bp.route("/action")
@@ -515,7 +546,13 @@ def dry_run():
         context["problems"] = _error_summary(exc)
         return render("rules/_dry_run.html", **context)
     clause, _, shown = (result["reason"] or "").partition("  ←  ")
-    context.update(result=result, order=Order.get_or_none(Order.id == int(order_id)),
+    ticket = None
+    if result.get("record") == "ticket":
+        from engine.models import Ticket
+        ticket = Ticket.get_or_none(Ticket.id == int(order_id))
+    context.update(result=result, ticket=ticket,
+                   order=Order.get_or_none(Order.id == int(order_id)) if ticket is None
+                   else None,
                    actions=rules.validate_rule(raw)["actions"],
                    clause=clause, clause_values=shown,
                    trigger_text=trigger_words(raw["record"], raw["event"], raw["field"],
