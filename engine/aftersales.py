@@ -24,7 +24,7 @@ import secrets
 
 from peewee import IntegrityError, fn
 
-from engine import clock, events, sending, tickets
+from engine import clock, events, history, sending, tickets
 from engine.errors import NotFound, StateError, ValidationError
 from engine.models import (
     Coupon, CouponProgram, CreditNote, FieldTask, Order, OrderLine, Pickup, Product,
@@ -177,6 +177,10 @@ def refund(ctx: Context, ticket_id, raw: dict) -> CreditNote:
                                  created_at=ctx.now,
                                  created_by=ctx.actor.id if ctx.actor else None)
         tickets.log(ticket, ctx, f"aftersales:refund {_money(amount)}")
+        # the order's CS history shows it too: the console and the helpdesk are one product
+        history.record(order, "refund", ctx.actor, ctx.now,
+                       detail=f"[환불 : {_money(amount)}, 티켓 #{ticket.id}]",
+                       text=values.get("reason") or "")
     return note
 
 

@@ -45,6 +45,7 @@ OPERATION_LABELS = {
     "copy_all": N_("Copy whole order"),
     "delete": N_("Delete order"),
     "set_priority": N_("Set print priority"),
+    "refund": N_("Refund (credit note)"),   # after-sales from a helpdesk ticket (seed 003)
 }
 
 

@@ -122,6 +122,12 @@ def test_partial_then_full_then_refused_once_fully_refunded(shop):
     assert CreditNote.select().count() == 2
     assert logs(shop.ticket) == ["aftersales:refund 12,000", "aftersales:refund 13,800"]
     assert links(shop.ticket) == {"refund": 2}
+    from engine.models import CsHistory
+    lines = [(h.operation, h.detail, h.text) for h in CsHistory.select().where(
+        (CsHistory.order == shop.order.id) & (CsHistory.operation == "refund"))
+        .order_by(CsHistory.id)]
+    assert lines == [("refund", f"[환불 : 12,000, 티켓 #{shop.ticket.id}]", "불량"),
+                     ("refund", f"[환불 : 13,800, 티켓 #{shop.ticket.id}]", "")]
 
 
 def test_partial_refund_amount_must_fit_what_is_left(shop):

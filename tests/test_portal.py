@@ -242,3 +242,20 @@ def test_portal_marks_tickets_with_new_replies_until_the_customer_reads_them(app
     assert 'class="badge news"' in customer.get("/portal/").get_data(as_text=True)
     customer.get(f"/portal/tickets/{ticket.id}")
     assert 'class="badge news"' not in customer.get("/portal/").get_data(as_text=True)
+
+
+def test_customer_follows_the_field_service_visit_in_the_portal(app, world, login):
+    """Seed 003: customers with portal access follow field-service tasks like the ticket."""
+    from engine import stages, teams, tickets
+    from engine.models import FieldTask
+    from engine.order_core import Context
+    from tests.conftest import NOW
+    teams.save_team(world.admin, {"name": "방문수리", "visibility": "public"})
+    team = teams.Team.get(teams.Team.name == "방문수리")
+    stages.save_stage(world.admin, {"name": "접수", "teams": ["방문수리"]})
+    ticket = tickets.create_ticket(Context(world.agent, NOW), {
+        "team_id": str(team.id), "subject": "설치 요청", "customer_name": "고객"})
+    tickets.follow(Context(world.agent, NOW), ticket.id, world.portal.id)
+    FieldTask.create(ticket=ticket, title="에어컨 설치 방문", planned_on=NOW.date())
+    page = login("portal").get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
+    assert "에어컨 설치 방문" in page and "2026-03-31" in page

@@ -22,7 +22,7 @@ from flask_login import current_user
 
 from engine import tickets
 from engine.errors import EngineError
-from engine.models import Team, Ticket, TicketMessage
+from engine.models import FieldTask, Team, Ticket, TicketMessage
 from engine.users import is_internal
 from views.web import PUBLIC, ctx, field_errors, requires, translate
 
@@ -67,7 +67,11 @@ def _ticket_page(ticket: Ticket, values=None, errors=None, message=None, status=
     merged_into = None
     if ticket.merged_into_id and tickets.can_see(_user(), ticket.merged_into):
         merged_into = ticket.merged_into_id
+    # field-service visits planned for them (seed 003: customers follow them like the ticket)
+    visits = list(FieldTask.select().where(FieldTask.ticket == ticket.id)
+                  .order_by(FieldTask.planned_on, FieldTask.id))
     return render_template("portal/ticket.html", ticket=ticket, replies=_replies(ticket),
+                           visits=visits,
                            values=values or {}, errors=errors or {}, message=message,
                            merged_into=merged_into, fields=tickets.MESSAGE_FIELDS), status
 
