@@ -12,29 +12,19 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 from flask_babel import force_locale
-from werkzeug.exceptions import HTTPException
 
 from engine import cancels, clock, cs_history
-from engine.errors import EngineError, ValidationError
+from engine.errors import ValidationError
 from engine.models import utcnow
 from engine.schema import parse
 from engine.text import N_
 from views.api import (
-    PAGING_FIELDS, _body, _http_error, _json, _language, api_requires, error_response,
+    PAGING_FIELDS, _body, _json, _language, api_blueprint, api_requires,
 )
 
-bp = Blueprint("api_cs", __name__, url_prefix="/api/v1")
-
-
-def _exempt_from_csrf(state):
-    state.app.extensions["csrf"].exempt(bp)
-
-
-bp.record_once(_exempt_from_csrf)
-bp.register_error_handler(EngineError, error_response)
-bp.register_error_handler(HTTPException, _http_error)
+bp = api_blueprint("api_cs", __name__, "/api/v1")
 
 
 def _tz():

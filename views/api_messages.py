@@ -9,18 +9,19 @@ from __future__ import annotations
 
 import re
 
-from flask import Blueprint, current_app, g, request
+from flask import g, request
 from flask_babel import force_locale, gettext
-from werkzeug.exceptions import HTTPException
 
 from engine import clock, message_log, sending
-from engine.errors import EngineError, NotFound, ValidationError
+from engine.errors import ValidationError
 from engine.models import utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views.api import api_requires, error_response
+from views.api import (
+    _body, _json, _language, _tz, api_blueprint, api_requires, error_response,
+)
 
-bp = Blueprint("api_messages", __name__, url_prefix="/api/v1/messages")
+bp = api_blueprint("api_messages", __name__, "/api/v1/messages")
 
 KEY = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 TYPE_ALIASES = {"알림톡": "ALIMTALK", "KAKAO": "ALIMTALK", "MAIL": "EMAIL"}
@@ -35,55 +36,6 @@ LIST_FIELDS = [
     Field("page", N_("Page"), kind="int", min=1),
     Field("per_page", N_("Per page"), kind="int", min=1, max=200),
 ]
-
-
-class BadRequest(EngineError):
-    """A body that is not a JSON object."""
-
-    code = "bad_request"
-
-
-def _exempt_from_csrf(state):
-    """Bearer tokens only (as ``views.api``): CSRF cannot apply here."""
-    state.app.extensions["csrf"].exempt(bp)
-
-
-bp.record_once(_exempt_from_csrf)
-
-
-def _http_error(exc: HTTPException):
-    if exc.code == 404:
-        return error_response(NotFound(N_("There is no such API endpoint.")))
-    error = {"code": (exc.name or "error").lower().replace(" ", "_"),
-             "message": exc.description, "field": None}
-    return _json({"error": error}, exc.code or 500)
-
-
-bp.register_error_handler(EngineError, error_response)
-bp.register_error_handler(HTTPException, _http_error)
-
-
-def _json(body, status: int = 200):
-    text = current_app.json.dumps(body, ensure_ascii=False)
-    return current_app.response_class(text + "\n", status=status, mimetype="application/json")
-
-
-def _tz():
-    return current_app.config["TZ"]
-
-
-def _language() -> str:
-    user = g.get("api_user")
-    return (user.language if user is not None else None) or "ko"
-
-
-def _body() -> dict:
-    if not request.get_data(cache=True).strip():
-        return {}
-    body = request.get_json(force=True, silent=True)
-    if not isinstance(body, dict):
-        raise BadRequest(N_("The request body must be a JSON object."))
-    return body
 
 
 def _text(value):

@@ -3,31 +3,22 @@ page's filters, its statistics, and completing pickups. Bearer tokens and errors
 ``views.api``; every change goes through the order operations."""
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, request
+from flask import current_app, g, request
 
 from engine import orders, pickups
-from engine.errors import EngineError, ValidationError
+from engine.errors import ValidationError
 from engine.models import utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views.api import PAGING_FIELDS, api_requires, error_response
+from views.api import PAGING_FIELDS, api_blueprint, api_requires
 
-bp = Blueprint("api_returns", __name__, url_prefix="/api/v1/returns")
+bp = api_blueprint("api_returns", __name__, "/api/v1/returns")
 
 STATS_FIELDS = [
     Field("date_from", N_("From"), kind="date", required=True),
     Field("date_to", N_("To"), kind="date", required=True),
 ]
 MAX_STATS_DAYS = 366
-
-
-def _exempt_from_csrf(state):
-    """Bearer tokens are not sent by browsers on their own, so CSRF cannot apply here."""
-    state.app.extensions["csrf"].exempt(bp)
-
-
-bp.record_once(_exempt_from_csrf)
-bp.register_error_handler(EngineError, error_response)
 
 
 def _tz():
