@@ -259,3 +259,14 @@ def test_customer_follows_the_field_service_visit_in_the_portal(app, world, logi
     FieldTask.create(ticket=ticket, title="에어컨 설치 방문", planned_on=NOW.date())
     page = login("portal").get(f"/portal/tickets/{ticket.id}").get_data(as_text=True)
     assert "에어컨 설치 방문" in page and "2026-03-31" in page
+
+
+def test_a_bot_filling_the_hidden_field_opens_no_ticket(app, desk):
+    client = app.test_client()
+    form = {"customer_name": "봇", "customer_email": "bot@example.com", "subject": "광고",
+            "description": "싸게 팝니다", "website": "http://spam.example"}
+    response = client.post(f"/help/{desk.support.id}", data=form)
+    assert response.status_code == 302 and not Ticket.select().exists()
+    form.pop("website")
+    client.post(f"/help/{desk.support.id}", data=form)
+    assert Ticket.select().count() == 1

@@ -146,6 +146,9 @@ def form(team_id):
 @requires(PUBLIC)
 def submit(team_id):
     team = _public_team(team_id)
+    if request.form.get("website"):   # the hidden trap field: a bot, not a customer
+        session[SENT] = None
+        return redirect(url_for("help.sent", team_id=team.id))
     raw = {f.name: request.form.get(f.name, "") for f in tickets.PUBLIC_FIELDS}
     try:
         created = tickets.submit_public(team.id, raw, g.now, current_app.config["TZ"],
