@@ -817,8 +817,9 @@ class TicketFollower(BaseModel):
 
 
 class TicketMessage(BaseModel):
-    """The ticket's conversation and history: ``kind`` reply (to the customer), note (internal)
-    or log (what the system and people did: stage moves, assignment, merge, after-sales)."""
+    """The ticket's conversation and history: ``kind`` reply (to or from the customer), note
+    (internal), request (a merged duplicate's opening request, from the customer) or log (what
+    the system and people did: stage moves, assignment, merge, after-sales)."""
 
     id = AutoField()
     ticket = ForeignKeyField(Ticket, backref="messages", on_delete="CASCADE")

@@ -522,6 +522,12 @@ def merge(ctx: Context, keep_id, other_ids) -> Ticket:
                                  into=dupe.merged_into_id)
         ids = [d.id for d in dupes]
         TicketMessage.update(ticket=keep.id).where(TicketMessage.ticket.in_(ids)).execute()
+        for dupe in dupes:   # each duplicate's opening request joins the kept conversation
+            if dupe.description:
+                TicketMessage.create(ticket=keep.id, kind="request", author=None,
+                                     author_name=dupe.customer_name or "",
+                                     body=f"#{dupe.id} {dupe.subject}\n\n{dupe.description}",
+                                     created_at=dupe.created_at)
         _follow(keep, [f.user_id for f in
                        TicketFollower.select().where(TicketFollower.ticket.in_(ids))])
         for model in (CreditNote, Coupon, RepairOrder, FieldTask, TicketPickup):

@@ -197,7 +197,8 @@ def test_stage_reorder_and_delete_rules(desk):
 def test_merge_moves_conversation_followers_and_order_and_closes_the_duplicates(desk):
     order = new_order(desk)
     keep = open_ticket(desk, desk.support)
-    dupe = open_ticket(desk, desk.support, order_id=str(order.id))
+    dupe = open_ticket(desk, desk.support, order_id=str(order.id),
+                       description="두 번째로 문의드려요: 반품하고 싶어요")
     tickets.add_message(ctx(desk.agent), dupe.id, {"body": "교환 원해요", "kind": "note"})
     tickets.follow(ctx(desk.agent), dupe.id, desk.outsider.id)
     kept = tickets.merge(ctx(desk.agent), keep.id, [dupe.id])
@@ -207,6 +208,10 @@ def test_merge_moves_conversation_followers_and_order_and_closes_the_duplicates(
     assert TicketMessage.select().where((TicketMessage.ticket == keep.id)
                                         & (TicketMessage.body == "교환 원해요")).exists()
     assert desk.outsider.id in {u.id for u in tickets.followers(kept)}
+    request = TicketMessage.get((TicketMessage.ticket == keep.id)
+                                & (TicketMessage.kind == "request"))
+    assert request.body.endswith("두 번째로 문의드려요: 반품하고 싶어요")   # the customer's words stay
+    assert request.author_name == "김고객"
     with pytest.raises(StateError):
         tickets.move_stage(ctx(desk.agent), dupe.id, desk.doing.id)
     with pytest.raises(ValidationError):

@@ -57,9 +57,10 @@ def index():
 
 
 def _replies(ticket: Ticket) -> list[TicketMessage]:
-    """The conversation as the customer sees it: replies only, no internal note, no log."""
+    """The conversation as the customer sees it: replies and their own requests (merged in
+    from duplicates), no internal note, no log."""
     return list(TicketMessage.select().where((TicketMessage.ticket == ticket.id)
-                                             & (TicketMessage.kind == "reply"))
+                                             & TicketMessage.kind.in_(["reply", "request"]))
                 .order_by(TicketMessage.created_at, TicketMessage.id))
 
 
