@@ -96,7 +96,7 @@ def load_helpdesk_demo(now: dt.datetime | None = None, actor: User | None = None
             today = clock.to_local(now, clock.zone()).date()
             leaves.add_leave(None, {"user": str(agents[1].id),
                                     "start": today - dt.timedelta(days=1),
-                                    "end": today + dt.timedelta(days=4), "note": "여름 휴가"})
+                                    "end": today + dt.timedelta(days=4), "note": "연차"})
     if not Ticket.select().exists():
         _load_tickets(rng, now, agents, portal, count)
 
