@@ -422,8 +422,11 @@ def _targets(job: Job, spec: JobKind) -> list[Channel | None]:
         return [None]
     query = Channel.select().where(Channel.active == True).order_by(Channel.name)  # noqa: E712
     if job.channels != "all":
-        query = query.where(Channel.name.in_(job.channels))
-    return list(query)
+        return list(query.where(Channel.name.in_(job.channels)))
+    from engine import connectors
+    # "all" = every shop account the job can work on: a channel without a connector (orders
+    # by file or by hand) or whose connector cannot do this is left out, not failed each run
+    return [c for c in query if connectors.can_run(c, spec.name)]
 
 
 def run_job(job: Job, scheduled_for: dt.datetime, now: dt.datetime, trigger: str,

@@ -175,6 +175,20 @@ def test_a_channel_without_connector_says_so(world):
     assert result.status == "failed" and "has no marketplace connector" in result.error
 
 
+def test_a_job_for_all_shop_accounts_works_only_where_it_can(demo, market, tmp_path):
+    """"all" = the connected accounts whose connector does the job: 11번가 (demo) collects,
+    쿠팡 (no connector) and 자사몰 (an Excel folder: no tracking numbers) are left out instead
+    of failing every run; naming them still runs there and fails visibly."""
+    channels.update_channel(demo.admin, demo.mall.id, {
+        "name": "자사몰", "active": "1", "connector": "excel", "setting_folder": str(tmp_path)})
+    collect = jobs.run_now(demo.admin, job(demo, "collect_orders", channels="all").id, NOW)
+    assert sorted(r.channel for r in collect) == ["11번가", "자사몰"]
+    send = jobs.run_now(demo.admin, job(demo, "send_invoices", channels="all").id, NOW)
+    assert [r.channel for r in send] == ["11번가"]
+    named = run(demo, job(demo, "send_invoices", name="자사몰 송장", channels=["자사몰"]))
+    assert named.status == "failed" and "does not support" in named.error
+
+
 def test_an_unreachable_market_fails_the_run_with_its_address(demo, market):
     channels.update_channel(demo.admin, demo.st11.id, {
         "name": "11번가", "active": "1", "connector": "demo",

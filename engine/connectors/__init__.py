@@ -84,11 +84,20 @@ NEEDS = {"collect_orders": ("fetch_orders", "order collection"),
          "send_answers": ("push_answer", "sending answers")}
 
 
-def supports(adapter: Connector, kind: str) -> bool:
+def supports(adapter: Connector | type[Connector], kind: str) -> bool:
+    cls = adapter if isinstance(adapter, type) else type(adapter)
     method, _ = NEEDS[kind]
-    if getattr(adapter, "reads_files", False) and kind in ("collect_orders", "sync_claims"):
+    if getattr(cls, "reads_files", False) and kind in ("collect_orders", "sync_claims"):
         return True
-    return getattr(type(adapter), method) is not getattr(Connector, method)
+    return getattr(cls, method) is not getattr(Connector, method)
+
+
+def can_run(channel: Channel, kind: str) -> bool:
+    """Whether a job of ``kind`` aimed at "all" shop accounts concerns ``channel``: it has a
+    connector, and that connector does what the job asks. (A job that *names* a channel runs
+    there anyway and fails visibly when it cannot.)"""
+    cls = TYPES.get(channel.connector or "")
+    return cls is not None and supports(cls, kind)
 
 
 def run(kind: str, job, channel: Channel, since: dt.datetime, now: dt.datetime):
