@@ -55,6 +55,16 @@ class User(BaseModel):
         return str(self.id)
 
 
+class LoginAttempt(BaseModel):
+    """One login attempt (form or API), kept a day for the failed-login throttle."""
+
+    id = AutoField()
+    username = CharField(max_length=64, index=True)     # as typed, lower-cased
+    address = CharField(max_length=45, index=True)      # the client's IP address
+    at = DateTimeField(default=utcnow, index=True)
+    ok = BooleanField(default=False)
+
+
 class ApiToken(BaseModel):
     """A bearer token for the JSON API; only its SHA-256 is stored."""
 

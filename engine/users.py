@@ -6,6 +6,7 @@ settings" lives in one table here and is checked on the server for every request
 """
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import secrets
 
@@ -204,10 +205,47 @@ def issue_token(user: User) -> str:
     return token
 
 
+# A token nobody used for this long stops working (a forgotten script's token is not a
+# standing door); using it keeps it alive.
+TOKEN_IDLE = dt.timedelta(days=90)
+
+
 def user_for_token(token: str, now=None) -> User:
+    now = now or utcnow()
     row = (ApiToken.select(ApiToken, User).join(User)
            .where(ApiToken.token_hash == _digest(token or "")).first())
     if row is None or not row.user.active:
         raise AuthenticationError(N_("The API token is missing, wrong or revoked."))
-    ApiToken.update(last_used_at=now or utcnow()).where(ApiToken.id == row.id).execute()
+    if (row.last_used_at or row.created_at) < now - TOKEN_IDLE:
+        raise AuthenticationError(N_("The API token was not used for %(days)d days and has "
+                                     "expired; ask for a new one."), days=TOKEN_IDLE.days)
+    ApiToken.update(last_used_at=now).where(ApiToken.id == row.id).execute()
     return row.user
+
+
+def revoke_presented(token: str) -> None:
+    """The token a client sends revokes itself (``DELETE /api/v1/token``)."""
+    ApiToken.delete().where(ApiToken.token_hash == _digest(token or "")).execute()
+
+
+def tokens(actor: User):
+    """The API tokens ``actor`` may see: their own, and with "users" everyone's they may
+    manage (ranked at or below them), newest first."""
+    query = (ApiToken.select(ApiToken, User).join(User)
+             .order_by(ApiToken.created_at.desc(), ApiToken.id.desc()))
+    if not can(actor, "users"):
+        return query.where(ApiToken.user == actor.id)
+    return [t for t in query if t.user_id == actor.id or rank(t.user.role) <= rank(actor.role)]
+
+
+def revoke_token(actor: User, token_id) -> ApiToken:
+    """Revoke one token: one's own, or (with "users") one of someone not ranked above."""
+    row = (ApiToken.select(ApiToken, User).join(User).where(ApiToken.id == int(token_id)).first()
+           if str(token_id).isdigit() else None)
+    if row is None:
+        raise NotFound(N_("API token %(id)s does not exist."), id=token_id)
+    if row.user_id != actor.id and not (can(actor, "users")
+                                        and rank(row.user.role) <= rank(actor.role)):
+        raise PermissionDenied(N_("You do not have permission to do this."))
+    row.delete_instance()
+    return row

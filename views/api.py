@@ -15,7 +15,7 @@ from flask_babel import force_locale, gettext
 from werkzeug.exceptions import HTTPException, MethodNotAllowed as HTTPMethodNotAllowed
 from werkzeug.routing import RequestRedirect
 
-from engine import orders, serialize, users
+from engine import login_guard, orders, serialize, users
 from engine.errors import AuthenticationError, EngineError, NotFound, StateError, ValidationError
 from engine.models import Channel, HandlingStatus, ProductOption, utcnow
 from engine.schema import Field, parse
@@ -191,11 +191,21 @@ def token():
     """Issue a bearer token for a username and password."""
     body = _body()
     username, password = body.get("username"), body.get("password")
-    user = users.authenticate(username if isinstance(username, str) else "",
-                              password if isinstance(password, str) else "")
+    user = login_guard.log_in(username if isinstance(username, str) else "",
+                              password if isinstance(password, str) else "",
+                              request.remote_addr or "", utcnow())
     return _json({"token": users.issue_token(user),
                   "user": {"username": user.username, "display_name": user.display_name,
                            "role": user.role, "language": user.language}})
+
+
+@bp.route("/token", methods=["DELETE"])
+@api_requires(PUBLIC)
+def revoke_token():
+    """Revoke the token this request is made with (a script logging out)."""
+    users.user_for_token(_bearer_token(), now=utcnow())      # 401 unless it is a live token
+    users.revoke_presented(_bearer_token())
+    return current_app.response_class(status=204)
 
 
 @bp.route("/orders", methods=["GET"])

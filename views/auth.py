@@ -3,10 +3,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, redirect, render_template, request, session, url_for
+from flask import Blueprint, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from engine import users
+from engine import login_guard, users
 from engine.errors import AuthenticationError
 from views.web import PUBLIC, requires, translate
 
@@ -33,18 +33,19 @@ def _landing(user, target: str | None) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 @requires(PUBLIC)
 def login():
-    error = None
+    error, status = None, 200
     if request.method == "POST":
         try:
-            user = users.authenticate(request.form.get("username", ""),
-                                      request.form.get("password", ""))
+            user = login_guard.log_in(request.form.get("username", ""),
+                                      request.form.get("password", ""),
+                                      request.remote_addr or "", g.now)
         except AuthenticationError as exc:
-            error = translate(exc)
+            error, status = translate(exc), exc.status
         else:
             login_user(user)
             return redirect(_landing(user, request.args.get("next")))
     return render_template("auth/login.html", error=error,
-                           username=request.form.get("username", "")), (401 if error else 200)
+                           username=request.form.get("username", "")), status
 
 
 @bp.route("/logout", methods=["POST"])

@@ -180,3 +180,39 @@ def save_user(user_id=None):
     toast = (gettext("User %(name)s saved.", name=saved.username) if person
              else gettext("User %(name)s added.", name=saved.username))
     return done(toast, CHANGED)
+
+
+# --- API tokens ---------------------------------------------------------------------------
+
+@bp.route("/tokens")
+@requires("read")
+def token_list(new_token: str | None = None):
+    """One's API tokens (and, with "users", everyone's one may manage), with revoke; a new
+    token is shown once, right after it is made."""
+    return render("settings/tokens.html", "tokens", rows=users.tokens(actor()),
+                  new_token=new_token, idle_days=users.TOKEN_IDLE.days, lists=choices.LISTS)
+
+
+@bp.route("/tokens", methods=["POST"])
+@requires("read")
+def issue_token():
+    return token_list(new_token=users.issue_token(actor()))
+
+
+@bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
+@requires("read")
+def revoke_token(token_id):
+    try:
+        users.revoke_token(actor(), token_id)
+    except EngineError as exc:
+        response = make_response(render("settings/tokens.html", "tokens",
+                                        rows=users.tokens(actor()), new_token=None,
+                                        idle_days=users.TOKEN_IDLE.days, lists=choices.LISTS),
+                                 exc.status)
+        response.headers["HX-Trigger"] = json.dumps({"ruledesk:toast": translate(exc)})
+        return response
+    response = make_response(render("settings/tokens.html", "tokens", rows=users.tokens(actor()),
+                                    new_token=None, idle_days=users.TOKEN_IDLE.days,
+                                    lists=choices.LISTS))
+    response.headers["HX-Trigger"] = json.dumps({"ruledesk:toast": gettext("Token revoked.")})
+    return response
