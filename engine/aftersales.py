@@ -15,7 +15,8 @@ itself with the very message the operation would raise.
   by email through ``engine.sending`` once per coupon and address.
 - Return: a 회수 pickup through the order console's own ``pickup`` operation (same checks, CS
   history line and events), only for a shipped order, linked with ``TicketPickup``.
-- Repair: a repair order for one of the order's lines; field service: a planned task.
+- Repair: a repair order for one of the order's lines; field service: a planned task. Both
+  move through their statuses one step at a time (``set_repair_status``, ``set_task_status``).
 """
 from __future__ import annotations
 
@@ -40,7 +41,8 @@ MAX_AMOUNT = 1_000_000_000
 
 # the kinds of the ticket log lines this module writes: "aftersales:<kind> <detail>" (the
 # ticket page words each kind as a sentence)
-LOG_KINDS = ("refund", "coupon", "coupon_sent", "return", "repair", "field_service")
+LOG_KINDS = ("refund", "coupon", "coupon_sent", "return", "repair", "field_service",
+             "repair_status", "task_status")
 
 
 def log_line(body: str) -> tuple[str, str] | None:
@@ -521,6 +523,100 @@ def create_field_task(ctx: Context, ticket_id, raw: dict) -> FieldTask:
             created_by=ctx.actor.id if ctx.actor else None)
         tickets.log(ticket, ctx, f"aftersales:field_service #{task.id} {task.title}")
     return task
+
+
+# --- the status of a repair or a field task ----------------------------------------------------
+
+REPAIR_STATUSES = {"draft": N_("Draft"), "confirmed": N_("Confirmed"), "done": N_("Done")}
+TASK_STATUSES = {"planned": N_("Planned"), "done": N_("Done")}
+
+# the allowed moves, (from, to) → the button that makes it: one step forward, or one back to
+# undo a click made too early; never a jump (a draft repair is confirmed before it is done)
+REPAIR_STEPS = {("draft", "confirmed"): N_("Confirm"), ("confirmed", "done"): N_("Mark done"),
+                ("confirmed", "draft"): N_("Back to draft"), ("done", "confirmed"): N_("Reopen")}
+TASK_STEPS = {("planned", "done"): N_("Mark done"), ("done", "planned"): N_("Reopen")}
+
+
+def steps(record) -> list[tuple[str, str]]:
+    """(status, button label) of every move allowed from the record's status now, forward
+    first: the buttons of the records list."""
+    table = REPAIR_STEPS if isinstance(record, RepairOrder) else TASK_STEPS
+    return [(to, label) for (frm, to), label in table.items() if frm == record.status]
+
+
+class StepRefused(StateError):
+    """A status move that is not one step forward or back. ``allowed`` holds the status
+    labels (message ids) it could go to; they are translated one by one, like ``state``."""
+
+    def render(self, gettext=lambda s: s) -> str:
+        params = dict(self.params)
+        params["allowed"] = ", ".join(gettext(label) for label in params.get("allowed", ()))
+        return StateError(self.message, self.field, **params).render(gettext)
+
+
+REPAIR_TEXT = {
+    "missing": N_("Repair order %(id)s does not exist."),
+    "same": N_("Repair order #%(id)s is %(state)s already."),
+    "step": N_("Repair order #%(id)s is %(state)s: it can only go to %(allowed)s (one step "
+               "forward or back)."),
+    "raced": N_("Repair order #%(id)s was changed by someone else meanwhile; reload the list."),
+}
+TASK_TEXT = {
+    "missing": N_("Field-service task %(id)s does not exist."),
+    "same": N_("Field-service task #%(id)s is %(state)s already."),
+    "step": N_("Field-service task #%(id)s is %(state)s: it can only go to %(allowed)s."),
+    "raced": N_("Field-service task #%(id)s was changed by someone else meanwhile; reload "
+                "the list."),
+}
+
+
+def _set_status(ctx: Context, model, record_id, status, statuses: dict, table: dict,
+                kind: str, text: dict):
+    """Move a repair order or a field task to ``status`` along ``table``, in one transaction.
+
+    Only the ticket's visibility and "operate" are asked for, not the team's after-sales
+    options: work started on a ticket is finished even if the team stopped offering it since.
+    The UPDATE names the status it read, so of two agents clicking at once one wins and the
+    other is told the record changed (no lock held, the same on SQLite and PostgreSQL).
+    """
+    if ctx.actor is not None:
+        require(ctx.actor, "operate")
+    with db.atomic():
+        record = (model.get_or_none(model.id == int(record_id))
+                  if str(record_id).isdigit() and int(record_id) < 2**31 else None)
+        if record is None:
+            raise NotFound(text["missing"], id=record_id)
+        ticket = tickets.get(record.ticket_id, ctx.actor)   # an invisible ticket: NotFound
+        field = Field("status", N_("Status"), kind="choice", required=True,
+                      choices=lambda: list(statuses.items()))
+        new = parse([field], {"status": status}, ctx.tz)["status"]
+        old = record.status
+        if new == old:
+            raise StateError(text["same"], "status", id=record.id,
+                             state=statuses.get(old, old))
+        if (old, new) not in table:
+            raise StepRefused(text["step"], "status", id=record.id,
+                              state=statuses.get(old, old),
+                              allowed=[statuses[to] for (frm, to) in table if frm == old])
+        changed = (model.update(status=new)
+                   .where((model.id == record.id) & (model.status == old)).execute())
+        if not changed:
+            raise StateError(text["raced"], id=record.id)
+        record.status = new
+        tickets.log(ticket, ctx, f"aftersales:{kind} #{record.id} {old} → {new}")
+    return record
+
+
+def set_repair_status(ctx: Context, repair_id, status) -> RepairOrder:
+    """Move a repair order draft → confirmed → done, or back one step."""
+    return _set_status(ctx, RepairOrder, repair_id, status, REPAIR_STATUSES, REPAIR_STEPS,
+                       "repair_status", REPAIR_TEXT)
+
+
+def set_task_status(ctx: Context, task_id, status) -> FieldTask:
+    """Mark a field-service task done (the customer sees it in the portal), or planned again."""
+    return _set_status(ctx, FieldTask, task_id, status, TASK_STATUSES, TASK_STEPS,
+                       "task_status", TASK_TEXT)
 
 
 # --- what the ticket shows -------------------------------------------------------------------

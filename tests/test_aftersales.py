@@ -513,3 +513,168 @@ def test_coupon_programmes_page_for_settings_users(app, shop, login):
     assert not CouponProgram.get_by_id(program.id).active     # unticked = inactive
     admin.post(f"/helpdesk/coupon-programs/{program.id}/delete", headers=HX)
     assert not CouponProgram.select().exists()
+
+
+# --- the status of repairs and field tasks ----------------------------------------------------
+
+def make_repair(w):
+    return aftersales.create_repair(ctx(w.agent), w.ticket.id, {
+        "line_id": str(w.order.lines[0].id), "description": "지퍼 고장",
+        "invoice_method": "after"})
+
+
+def make_task(w):
+    return aftersales.create_field_task(ctx(w.agent), w.ticket.id, {"title": "방문 설치"})
+
+
+def test_repair_goes_draft_confirmed_done_and_back_one_step(shop):
+    repair = make_repair(shop)
+    assert repair.status == "draft"
+    assert [to for to, _ in aftersales.steps(repair)] == ["confirmed"]
+    for status in ("confirmed", "done", "confirmed", "draft"):
+        moved = aftersales.set_repair_status(ctx(shop.agent), repair.id, status)
+        assert moved.status == status == RepairOrder.get_by_id(repair.id).status
+    assert logs(shop.ticket)[1:] == [
+        f"aftersales:repair_status #{repair.id} draft → confirmed",
+        f"aftersales:repair_status #{repair.id} confirmed → done",
+        f"aftersales:repair_status #{repair.id} done → confirmed",
+        f"aftersales:repair_status #{repair.id} confirmed → draft"]
+
+
+def test_repair_cannot_skip_a_step_or_stay_where_it_is(shop):
+    repair = make_repair(shop)
+    with pytest.raises(StateError) as skip:
+        aftersales.set_repair_status(ctx(shop.agent), repair.id, "done")
+    assert skip.value.field == "status"
+    assert skip.value.render() == (f"Repair order #{repair.id} is Draft: it can only go to "
+                                   "Confirmed (one step forward or back).")
+    with pytest.raises(StateError) as same:
+        aftersales.set_repair_status(ctx(shop.agent), repair.id, "draft")
+    assert same.value.render() == f"Repair order #{repair.id} is Draft already."
+    aftersales.set_repair_status(ctx(shop.agent), repair.id, "confirmed")
+    aftersales.set_repair_status(ctx(shop.agent), repair.id, "done")
+    with pytest.raises(StateError) as back_two:
+        aftersales.set_repair_status(ctx(shop.agent), repair.id, "draft")
+    assert "can only go to Confirmed" in back_two.value.render()
+    with pytest.raises(ValidationError) as bad:
+        aftersales.set_repair_status(ctx(shop.agent), repair.id, "broken")
+    assert bad.value.field == "status"
+    assert RepairOrder.get_by_id(repair.id).status == "done"
+    assert len(logs(shop.ticket)) == 3          # created, confirmed, done: nothing refused
+
+
+def test_field_task_done_and_planned_again(shop):
+    task = make_task(shop)
+    with pytest.raises(StateError):
+        aftersales.set_task_status(ctx(shop.agent), task.id, "planned")
+    assert aftersales.set_task_status(ctx(shop.agent), task.id, "done").status == "done"
+    assert [to for to, _ in aftersales.steps(FieldTask.get_by_id(task.id))] == ["planned"]
+    with pytest.raises(StateError) as twice:
+        aftersales.set_task_status(ctx(shop.agent), task.id, "done")
+    assert twice.value.render() == f"Field-service task #{task.id} is Done already."
+    assert aftersales.set_task_status(ctx(shop.agent), task.id, "planned").status == "planned"
+    with pytest.raises(ValidationError):
+        aftersales.set_task_status(ctx(shop.agent), task.id, "confirmed")
+    assert logs(shop.ticket)[1:] == [f"aftersales:task_status #{task.id} planned → done",
+                                     f"aftersales:task_status #{task.id} done → planned"]
+
+
+def test_status_moves_need_operate_and_a_visible_ticket(shop):
+    repair, task = make_repair(shop), make_task(shop)
+    with pytest.raises(PermissionDenied):
+        aftersales.set_repair_status(ctx(shop.viewer), repair.id, "confirmed")
+    with pytest.raises((PermissionDenied, NotFound)):
+        aftersales.set_task_status(ctx(shop.portal), task.id, "done")
+    private = teams.save_team(shop.admin, {"name": "VIP", "visibility": "private",
+                                           "members": ["agent"], "after_sales": ALL})
+    hidden = open_ticket(shop, private, shop.order)
+    secret = aftersales.create_field_task(ctx(shop.agent), hidden.id, {"title": "VIP 방문"})
+    with pytest.raises(NotFound):
+        aftersales.set_task_status(ctx(shop.agent2), secret.id, "done")
+    with pytest.raises(NotFound):
+        aftersales.set_repair_status(ctx(shop.agent), 999999, "confirmed")
+    assert RepairOrder.get_by_id(repair.id).status == "draft"
+    assert {t.status for t in FieldTask.select()} == {"planned"}
+
+
+def test_work_started_is_finished_after_the_team_drops_the_option(shop):
+    task = make_task(shop)
+    teams.save_team(shop.admin, {"name": "고객 지원", "visibility": "public",
+                                 "after_sales": ["refund"]}, shop.support.id)
+    assert aftersales.set_task_status(ctx(shop.agent), task.id, "done").status == "done"
+
+
+def test_ticket_history_words_the_status_lines(app, shop, login):
+    repair = make_repair(shop)
+    aftersales.set_repair_status(ctx(shop.agent), repair.id, "confirmed")
+    body = page(login("agent"), shop.ticket)
+    assert f"수리 주문 #{repair.id} 상태 변경: 초안 → 확인" in body   # words and labels translated
+    assert "aftersales:repair_status" not in body and "draft → confirmed" not in body
+
+
+def test_records_list_moves_a_repair_with_buttons_and_rerenders(app, shop, login):
+    repair = make_repair(shop)
+    client = login("agent")
+    url = f"/helpdesk/tickets/{shop.ticket.id}/aftersales/repair/records"
+    listing = client.get(url, headers=HX).get_data(as_text=True)
+    assert f'data-repair="{repair.id}" data-status="draft"' in listing
+    assert 'data-step="confirmed"' in listing and 'data-step="done"' not in listing
+    post = f"/helpdesk/repairs/{repair.id}/status"
+    moved = client.post(post, data={"status": "confirmed"}, headers=HX)
+    assert moved.status_code == 200
+    shown = moved.get_data(as_text=True)
+    assert 'class="dialog-form wide aftersales-records"' in shown
+    assert f'data-repair="{repair.id}" data-status="confirmed"' in shown
+    assert 'data-step="done"' in shown and 'data-step="draft"' in shown
+    assert "ruledesk:aftersalesChanged" in moved.headers["HX-Trigger"]
+    client.post(post, data={"status": "done"}, headers=HX)
+    skipped = client.post(post, data={"status": "draft"}, headers=HX)   # two steps back
+    assert skipped.status_code == 200 and "HX-Trigger" not in skipped.headers
+    refused = skipped.get_data(as_text=True)
+    assert "data-refused" in refused and 'data-status="done"' in refused
+    assert "확정" in refused or "확인" in refused         # where it may go instead
+    assert RepairOrder.get_by_id(repair.id).status == "done"
+
+
+def test_records_list_marks_a_field_task_done(app, shop, login):
+    task = make_task(shop)
+    client = login("agent")
+    listing = client.get(f"/helpdesk/tickets/{shop.ticket.id}/aftersales/field_service/records",
+                         headers=HX).get_data(as_text=True)
+    assert f'data-task="{task.id}" data-status="planned"' in listing and "예정" in listing
+    done = client.post(f"/helpdesk/field-tasks/{task.id}/status", data={"status": "done"},
+                       headers=HX)
+    import json
+    assert "완료" in json.loads(done.headers["HX-Trigger"])["ruledesk:toast"]
+    assert 'data-step="planned"' in done.get_data(as_text=True)
+    assert FieldTask.get_by_id(task.id).status == "done"
+
+
+def test_viewer_sees_statuses_but_no_buttons_and_cannot_post(app, shop, login):
+    repair, task = make_repair(shop), make_task(shop)
+    viewer = login("viewer")
+    listing = viewer.get(f"/helpdesk/tickets/{shop.ticket.id}/aftersales/repair/records",
+                         headers=HX).get_data(as_text=True)
+    assert 'data-status="draft"' in listing and "data-step" not in listing
+    assert viewer.post(f"/helpdesk/repairs/{repair.id}/status", data={"status": "confirmed"},
+                       headers=HX).status_code == 403
+    assert viewer.post(f"/helpdesk/field-tasks/{task.id}/status", data={"status": "done"},
+                       headers=HX).status_code == 403
+    agent = login("agent")
+    for missing in (999999, 2**40):                 # past a PostgreSQL integer too
+        assert agent.post(f"/helpdesk/field-tasks/{missing}/status", data={"status": "done"},
+                          headers=HX).status_code == 404
+    assert RepairOrder.get_by_id(repair.id).status == "draft"
+    assert FieldTask.get_by_id(task.id).status == "planned"
+
+
+def test_portal_shows_a_task_done_once_the_agent_marks_it(app, shop, login):
+    task = make_task(shop)
+    portal = login("kim@example.com")
+    before = portal.get(f"/portal/tickets/{shop.ticket.id}").get_data(as_text=True)
+    visit = before[before.index(f'data-visit="{task.id}"'):]
+    assert "예정" in visit[:visit.index("</li>")]
+    aftersales.set_task_status(ctx(shop.agent), task.id, "done")
+    after = portal.get(f"/portal/tickets/{shop.ticket.id}").get_data(as_text=True)
+    visit = after[after.index(f'data-visit="{task.id}"'):]
+    assert "완료" in visit[:visit.index("</li>")]

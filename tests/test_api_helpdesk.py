@@ -229,3 +229,226 @@ def test_portal_users_have_no_api(desk, api, app):
     else:
         assert response.status_code in (401, 403)
     assert User.get(User.username == "kim@example.com").role == "portal"
+
+
+# --- after-sales (seed 003) ---------------------------------------------------------------------
+
+AFTER_SALES_ALL = ["refund", "coupon", "return", "repair", "field_service"]
+
+
+@pytest.fixture
+def shop(desk):
+    """The support team offers every after-sales option; its ticket is linked to a received
+    order (2 × 12,900 = 25,800). The private 정산/금융 team's ticket is one agent2 cannot see."""
+    from engine import aftersales, tickets
+    from engine.order_core import Context
+    from tests.conftest import NOW
+
+    for team in (desk.support, desk.finance):
+        data = teams.team_as_data(team)
+        teams.save_team(desk.admin, {**data, "after_sales": AFTER_SALES_ALL}, team.id)
+    desk.order = new_order(desk)
+    desk.ctx = Context(desk.agent, NOW)
+    desk.ticket = tickets.create_ticket(desk.ctx, {
+        "team_id": str(desk.support.id), "subject": "지퍼 불량", "customer_name": "김고객",
+        "customer_email": "kim@example.com", "order_id": desk.order.id})
+    desk.hidden = tickets.create_ticket(desk.ctx, {
+        "team_id": str(desk.finance.id), "subject": "환불 계좌", "customer_name": "이고객",
+        "customer_email": "lee@example.com", "order_id": desk.order.id})
+    desk.program = aftersales.save_program(desk.admin, {"name": "감사 쿠폰", "discount": "5000",
+                                                       "valid_days": "30"})
+    desk.rich = aftersales.save_program(desk.admin, {"name": "10만원 이상", "discount": "9000",
+                                                    "valid_days": "30",
+                                                    "min_order_total": "100000"})
+    return desk
+
+
+def invoice(w):
+    from engine import orders
+    orders.perform("invoice", w.order.id, {"courier": "CJ대한통운", "tracking_no": "600001"},
+                   w.ctx)
+
+
+def ship(w):
+    from engine import orders
+    invoice(w)
+    orders.perform("ship", w.order.id, {}, w.ctx)
+
+
+def option(data, name):
+    return next(o for o in data["options"] if o["option"] == name)
+
+
+def test_aftersales_read_gives_each_option_or_its_refusal_and_the_records(shop, api):
+    agent = api("agent")
+    data = agent.get(f"/tickets/{shop.ticket.id}/aftersales").json
+    assert [o["option"] for o in data["options"]] == AFTER_SALES_ALL
+    refund = option(data, "refund")
+    assert refund["enabled"] is False
+    assert "송장이 발행된 주문만 환불할 수 있습니다" in refund["reason"]
+    assert option(data, "return")["reason"] == "배송된 주문만 반품할 수 있습니다."
+    assert option(data, "repair") == {"option": "repair", "label": "수리", "enabled": True,
+                                      "reason": None}
+    assert data["refund"] == {"total": 25800, "refunded": 0, "left": 25800}
+    assert data["records"] == {kind: [] for kind in AFTER_SALES_ALL}
+    ship(shop)
+    agent.post(f"/tickets/{shop.ticket.id}/field-tasks", {"planned_on": "2026-04-03"})
+    agent.post(f"/tickets/{shop.ticket.id}/refund", {"method": "partial", "amount": 1000})
+    viewer = api("viewer").get(f"/tickets/{shop.ticket.id}/aftersales")
+    assert viewer.status_code == 200                                 # reading is "read"
+    records = viewer.json["records"]
+    assert records["refund"][0]["amount"] == 1000 and records["refund"][0]["method"] == "partial"
+    task = records["field_service"][0]
+    assert (task["title"], task["planned_on"], task["status"], task["next"]) == \
+        ("지퍼 불량", "2026-04-03", "planned", ["done"])
+    assert option(viewer.json, "return")["enabled"] is True
+    assert api("agent2").get(f"/tickets/{shop.hidden.id}/aftersales").status_code == 404
+    assert agent.get("/tickets/999999/aftersales").status_code == 404
+
+
+def test_api_refund_is_the_dialogs_credit_note(shop, api):
+    from engine.models import CreditNote
+    agent = api("agent")
+    path = f"/tickets/{shop.ticket.id}/refund"
+    early = agent.post(path, {"method": "full"})
+    assert early.status_code == 409 and early.json["error"]["code"] == "state"
+    invoice(shop)
+    too_much = agent.post(path, {"method": "partial", "amount": 99999})
+    assert too_much.status_code == 422 and too_much.json["error"]["field"] == "amount"
+    assert "25,800" in too_much.json["error"]["message"]
+    assert agent.post(path, {"amount": 1000}).json["error"]["field"] == "method"  # never assumed
+    partial = agent.post(path, {"method": "partial", "amount": 12000, "reason": "불량"})
+    assert partial.status_code == 201
+    assert (partial.json["amount"], partial.json["reason"]) == (12000, "불량")
+    assert partial.json["created_by"]["username"] == "agent"
+    full = agent.post(path, {"method": "full"})
+    assert full.status_code == 201 and full.json["amount"] == 13800
+    again = agent.post(path, {"method": "full"})
+    assert again.status_code == 409 and "이미" in again.json["error"]["message"]
+    assert api("viewer").post(path, {"method": "full"}).status_code == 403
+    assert api("agent2").post(f"/tickets/{shop.hidden.id}/refund",
+                              {"method": "bogus"}).status_code == 404   # 404 before 422
+    assert CreditNote.select().count() == 2
+
+
+def test_api_coupon_generated_then_emailed_once(shop, api):
+    from engine.models import Coupon, Message
+    agent = api("agent")
+    path = f"/tickets/{shop.ticket.id}/coupons"
+    below = agent.post(path, {"program_id": shop.rich.id})
+    assert below.status_code == 409 and "최소 주문금액" in below.json["error"]["message"]
+    assert agent.post(path, {}).json["error"]["field"] == "program_id"
+    assert agent.post(path, {"program_id": 999999}).status_code == 422
+    made = agent.post(path, {"program_id": shop.program.id})
+    assert made.status_code == 201, made.get_data(as_text=True)
+    coupon = made.json
+    import datetime as dt
+    valid = dt.date.fromisoformat(coupon["expires_on"]) - dt.date.today()
+    assert len(coupon["code"]) == 14 and 29 <= valid.days <= 31      # 30 local days
+    assert coupon["program"]["name"] == "감사 쿠폰" and coupon["sent_at"] is None
+    send = f"/coupons/{coupon['id']}/send"
+    no_code = agent.post(send, {"body": "쿠폰을 드립니다"})
+    assert no_code.status_code == 422 and no_code.json["error"]["field"] == "body"
+    assert api("viewer").post(send).status_code == 403
+    first = agent.post(send)                      # the dialog's text, in Korean
+    assert first.status_code == 200 and first.json["sent"] is True
+    assert first.json["to"] == "kim@example.com" and first.json["coupon"]["sent_at"]
+    second = agent.post(send)
+    assert second.status_code == 200 and second.json["sent"] is False
+    assert Message.select().count() == 1 and coupon["code"] in Message.get().body
+    hidden = agent.post(f"/tickets/{shop.hidden.id}/coupons", {"program_id": shop.program.id})
+    assert api("agent2").post(f"/coupons/{hidden.json['id']}/send").status_code == 404
+    assert api("agent2").post(f"/tickets/{shop.hidden.id}/coupons",
+                              {"program_id": shop.program.id}).status_code == 404
+    assert Coupon.select().count() == 2
+
+
+def test_api_return_takes_the_dialogs_pickup_fields(shop, api):
+    from engine.models import Pickup, TicketPickup
+    agent = api("agent")
+    path = f"/tickets/{shop.ticket.id}/return"
+    early = agent.post(path, {"reason": "반품-불량"})
+    assert early.status_code == 409
+    ship(shop)
+    bad = agent.post(path, {"reason": "반품-불량", "courier": "없는택배"})
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "courier"
+    assert api("viewer").post(path, {"reason": "반품-불량"}).status_code == 403
+    assert api("agent2").post(f"/tickets/{shop.hidden.id}/return",
+                              {"reason": "반품-불량"}).status_code == 404
+    assert not Pickup.select().exists()
+    done = agent.post(path, {"reason": "반품-불량", "return_tracking_no": "12-34"})
+    assert done.status_code == 201, done.get_data(as_text=True)
+    pickup = done.json
+    assert (pickup["courier"], pickup["return_tracking_no"], pickup["status"]) == \
+        ("CJ대한통운", "1234", "요청")                   # the order's courier by default
+    assert pickup["register_inbound"] is True
+    assert TicketPickup.get().pickup_id == pickup["id"]
+
+
+def test_api_repair_and_its_status_steps(shop, api):
+    from engine import tickets
+    agent = api("agent")
+    line = shop.order.lines[0]
+    path = f"/tickets/{shop.ticket.id}/repairs"
+    bad = agent.post(path, {"line_id": 999999, "description": "지퍼 고장"})
+    assert bad.status_code == 422 and bad.json["error"]["field"] == "line_id"
+    orderless = tickets.create_ticket(shop.ctx, {"team_id": str(shop.support.id),
+                                                 "subject": "주문 없음", "customer_name": "박"})
+    refused = agent.post(f"/tickets/{orderless.id}/repairs",
+                         {"line_id": line.id, "description": "x"})
+    assert refused.status_code == 409 and refused.json["error"]["code"] == "state"
+    assert api("viewer").post(path, {"line_id": line.id, "description": "x"}).status_code == 403
+    assert api("agent2").post(f"/tickets/{shop.hidden.id}/repairs",
+                              {"line_id": line.id, "description": "x"}).status_code == 404
+    made = agent.post(path, {"line_id": line.id, "description": "지퍼 고장"})
+    assert made.status_code == 201
+    repair = made.json
+    assert (repair["invoice_method"], repair["status"], repair["next"]) == \
+        ("none", "draft", ["confirmed"])
+    status = f"/repairs/{repair['id']}/status"
+    skip = agent.post(status, {"status": "done"})
+    assert skip.status_code == 409 and skip.json["error"]["field"] == "status"
+    assert "#%d" % repair["id"] in skip.json["error"]["message"]
+    assert agent.post(status, {"status": "fixed"}).status_code == 422
+    assert agent.post(status, {}).status_code == 422
+    assert api("viewer").post(status, {"status": "confirmed"}).status_code == 403
+    confirmed = agent.post(status, {"status": "confirmed"})
+    assert confirmed.status_code == 200
+    assert (confirmed.json["status"], confirmed.json["next"]) == ("confirmed", ["done", "draft"])
+    assert agent.post(status, {"status": "done"}).json["status"] == "done"
+    hidden = agent.post(f"/tickets/{shop.hidden.id}/repairs",
+                        {"line_id": line.id, "description": "x"}).json
+    assert api("agent2").post(f"/repairs/{hidden['id']}/status",
+                              {"status": "confirmed"}).status_code == 404
+    for missing in (999999, 2**40):
+        assert agent.post(f"/repairs/{missing}/status", {"status": "x"}).status_code == 404
+
+
+def test_api_field_task_planned_then_done(shop, api):
+    from engine import tickets
+    agent = api("agent")
+    path = f"/tickets/{shop.ticket.id}/field-tasks"
+    bad = agent.post(path, {"planned_on": "4월 3일", "assignee": shop.viewer.id})
+    assert bad.status_code == 422
+    assert set(bad.json["error"]["fields"]) == {"planned_on", "assignee"}
+    orderless = tickets.create_ticket(shop.ctx, {"team_id": str(shop.support.id),
+                                                 "subject": "주문 없음", "customer_name": "박"})
+    assert agent.post(f"/tickets/{orderless.id}/field-tasks", {}).status_code == 409
+    assert api("viewer").post(path, {}).status_code == 403
+    assert api("agent2").post(f"/tickets/{shop.hidden.id}/field-tasks", {}).status_code == 404
+    made = agent.post(path, {"title": "방문 수리", "planned_on": "2026-04-03",
+                             "assignee": shop.agent2.id, "note": "오후 2시"})
+    assert made.status_code == 201
+    task = made.json
+    assert (task["title"], task["assignee"]["username"], task["status"]) == \
+        ("방문 수리", "agent2", "planned")
+    status = f"/field-tasks/{task['id']}/status"
+    assert api("viewer").post(status, {"status": "done"}).status_code == 403
+    done = agent.post(status, {"status": "done"})
+    assert done.status_code == 200 and done.json["next"] == ["planned"]
+    twice = agent.post(status, {"status": "done"})
+    assert twice.status_code == 409 and f"#{task['id']}" in twice.json["error"]["message"]
+    assert agent.post(status, {"status": "confirmed"}).status_code == 422
+    hidden = agent.post(f"/tickets/{shop.hidden.id}/field-tasks", {}).json
+    assert api("agent2").post(f"/field-tasks/{hidden['id']}/status",
+                              {"status": "done"}).status_code == 404

@@ -4,6 +4,8 @@ the htmx dialogs behind each button, and the coupon programmes settings page.
 Thin views over ``engine.aftersales``: a disabled button shows the engine's own refusal, a
 dialog posts to the same function the API and rules call, and a success fires
 ``ruledesk:aftersalesChanged`` so the ticket page (history, smart links) reloads itself.
+The records list behind a smart link moves repair orders and field tasks along their statuses
+(``set_repair_status``, ``set_task_status``) and re-renders itself.
 Viewing needs "read", after-sales actions "operate", coupon programmes "settings".
 """
 from __future__ import annotations
@@ -17,8 +19,9 @@ from werkzeug.routing import BuildError
 
 from engine import aftersales, orders, pickups, tickets
 from engine.errors import EngineError
-from engine.models import Coupon, OrderLine, Ticket
+from engine.models import Coupon, FieldTask, OrderLine, RepairOrder, Ticket
 from engine.teams import AFTER_SALES
+from engine.text import N_
 from views.catalog import dialog, done
 from views.web import ctx, field_errors, render, requires, translate
 
@@ -71,15 +74,65 @@ def ticket_block(ticket_id):
     return render("helpdesk/_aftersales.html", ticket=_ticket(ticket_id))
 
 
-@bp.route("/helpdesk/tickets/<int:ticket_id>/aftersales/<kind>/records")
-@requires("read")
-def records(ticket_id, kind):
-    ticket = _ticket(ticket_id)
+def _records(ticket: Ticket, kind: str, message: str | None = None):
     return dialog("aftersales/_records.html", ticket=ticket, kind=_option(kind),
                   label=AFTER_SALES[kind], rows=aftersales.records(ticket, kind),
                   pickup_labels=pickups.STATUS_LABELS, methods=aftersales.REFUND_METHODS,
                   invoice_methods=aftersales.INVOICE_METHODS, describe=aftersales.describe,
+                  repair_statuses=aftersales.REPAIR_STATUSES,
+                  task_statuses=aftersales.TASK_STATUSES, steps=aftersales.steps,
+                  message=message,
                   summary=aftersales.refund_summary(ticket.order) if ticket.order_id else None)
+
+
+@bp.route("/helpdesk/tickets/<int:ticket_id>/aftersales/<kind>/records")
+@requires("read")
+def records(ticket_id, kind):
+    return _records(_ticket(ticket_id), kind)
+
+
+# --- the status of a repair order or a field task (buttons in the records list) ---------------
+
+STATUS = {  # kind → (model, engine operation, toast)
+    "repair": (RepairOrder, aftersales.set_repair_status, aftersales.REPAIR_STATUSES,
+               N_("Repair order #%(id)s is %(status)s now.")),
+    "field_service": (FieldTask, aftersales.set_task_status, aftersales.TASK_STATUSES,
+                      N_("Field-service task #%(id)s is %(status)s now.")),
+}
+
+
+def _set_status(kind: str, record_id: int):
+    """Run the engine's status move, then re-render the records list the button sits in:
+    with a toast (and the ticket page's history reloading) on success, with the refusal at
+    the top of the list otherwise."""
+    model, operate, labels, toast = STATUS[kind]
+    found = model.get_or_none(model.id == record_id) if record_id < 2**31 else None
+    if found is None:
+        abort(404)
+    ticket = _ticket(found.ticket_id)          # an invisible ticket: 404 before anything
+    try:
+        record = operate(ctx(), record_id, request.form.get("status", ""))
+    except EngineError as exc:
+        if exc.status == 404:
+            raise
+        return _records(ticket, kind, message=translate(exc))
+    response = make_response(_records(ticket, kind))
+    response.headers["HX-Trigger"] = json.dumps({
+        "ruledesk:toast": gettext(toast, id=record.id, status=gettext(labels[record.status])),
+        CHANGED: True})
+    return response
+
+
+@bp.route("/helpdesk/repairs/<int:repair_id>/status", methods=["POST"])
+@requires("operate")
+def repair_status(repair_id):
+    return _set_status("repair", repair_id)
+
+
+@bp.route("/helpdesk/field-tasks/<int:task_id>/status", methods=["POST"])
+@requires("operate")
+def task_status(task_id):
+    return _set_status("field_service", task_id)
 
 
 # --- the dialogs ------------------------------------------------------------------------------
@@ -107,7 +160,8 @@ def _dialog_context(ticket: Ticket, option: str, values: dict) -> dict:
     return context
 
 
-def _defaults(ticket: Ticket, option: str) -> dict:
+def defaults(ticket: Ticket, option: str) -> dict:
+    """The dialog's starting values (the API fills a field the client left out from them)."""
     if option == "refund":
         return {"method": "partial"}
     if option == "return" and ticket.order_id:
@@ -127,7 +181,7 @@ def open_dialog(ticket_id, option):
     refused = aftersales.refusal(ticket, option)
     return dialog("aftersales/_dialog.html", errors={},
                   refused=translate(refused) if refused else None,
-                  **_dialog_context(ticket, option, _defaults(ticket, option)))
+                  **_dialog_context(ticket, option, defaults(ticket, option)))
 
 
 PERFORM = {
@@ -175,20 +229,28 @@ def submit(ticket_id, option):
 
 # --- a coupon: show, copy, send by email ------------------------------------------------------
 
+def coupon_mail(coupon: Coupon) -> dict:
+    """The coupon email's subject and body in the current language: what the dialog prefills
+    and what the API sends when the client gives no text of its own."""
+    ticket = Ticket.get_by_id(coupon.ticket_id)
+    worth, params = aftersales.describe(coupon.program)
+    return {
+        "subject": gettext("Your coupon from us: %(code)s", code=coupon.code),
+        "body": gettext("Dear %(name)s,\n\nThank you for your patience. Here is your "
+                        "coupon:\n\n%(code)s (%(worth)s, valid until %(until)s)\n\n"
+                        "Ticket #%(id)s: %(subject)s",
+                        name=ticket.customer_name or gettext("customer"), code=coupon.code,
+                        worth=gettext(worth, **params), until=coupon.expires_on.isoformat(),
+                        id=ticket.id, subject=ticket.subject),
+    }
+
+
 def _coupon_context(coupon: Coupon, values=None, errors=None, message=None) -> dict:
     ticket = Ticket.get_by_id(coupon.ticket_id)
     worth, params = aftersales.describe(coupon.program)
     worth = gettext(worth, **params)
     if values is None:
-        values = {
-            "subject": gettext("Your coupon from us: %(code)s", code=coupon.code),
-            "body": gettext("Dear %(name)s,\n\nThank you for your patience. Here is your "
-                            "coupon:\n\n%(code)s (%(worth)s, valid until %(until)s)\n\n"
-                            "Ticket #%(id)s: %(subject)s",
-                            name=ticket.customer_name or gettext("customer"), code=coupon.code,
-                            worth=worth, until=coupon.expires_on.isoformat(), id=ticket.id,
-                            subject=ticket.subject),
-        }
+        values = coupon_mail(coupon)
     return dict(coupon=coupon, ticket=ticket, worth=worth, values=values, errors=errors or {},
                 message=message, send_fields=aftersales.SEND_COUPON_FIELDS)
 

@@ -1,4 +1,5 @@
-"""JSON API of the helpdesk (seed 004): /api/v1/teams, /api/v1/stages, /api/v1/tickets.
+"""JSON API of the helpdesk (seed 004): /api/v1/teams, /api/v1/stages, /api/v1/tickets, and
+the after-sales of a ticket (seed 003: refund, coupons, return, repairs, field tasks).
 
 Teams and stages are read and written in their one declared schema (``teams.team_as_data`` /
 ``validate_team``, ``stages.stage_as_data`` / ``validate_stage``: members, followers, teams
@@ -12,14 +13,19 @@ tickets "operate", changing teams and stages "settings"; every refusal is the AP
 from __future__ import annotations
 
 from flask import current_app, g, request
+from flask_babel import force_locale, gettext
 
-from engine import clock, stages, teams, tickets
-from engine.errors import ConflictError, NotFound, ValidationError
-from engine.models import Stage, Team, Ticket, TicketMessage, User, utcnow
+from engine import aftersales, clock, pickups, stages, teams, tickets
+from engine.errors import ConflictError, EngineError, NotFound, ValidationError
+from engine.models import (
+    Coupon, CreditNote, FieldTask, RepairOrder, Stage, Team, Ticket, TicketMessage, User, utcnow,
+)
 from engine.order_core import Context
 from engine.schema import Field, parse
+from engine.teams import AFTER_SALES
 from engine.text import N_
-from views.api import PAGING_FIELDS, api_blueprint, api_requires
+from views import aftersales as aftersales_views
+from views.api import DEFAULT_LANGUAGE, PAGING_FIELDS, api_blueprint, api_requires
 from views.api import json_body as _body, json_response as _json
 
 bp = api_blueprint("api_helpdesk", __name__, "/api/v1")
@@ -300,3 +306,178 @@ def add_message(ticket_id):
     message = tickets.add_message(_ctx(), ticket_id, {"body": body.get("body"),
                                                       "kind": body.get("kind") or "reply"})
     return _json(message_dict(message), 201)
+
+
+# --- after-sales (seed 003) ---------------------------------------------------------------------
+# The dialogs' operations over JSON: the same engine functions (engine.aftersales), the same
+# schemas, the same refusals (409 for the state of the ticket or order, 422 for a field). The
+# ticket is looked up for the token's user first, so a ticket they may not see is 404 whatever
+# the body says.
+
+def _said(exc_or_text, **params) -> str:
+    """A message id (or an EngineError) in the token user's language."""
+    with force_locale(g.api_user.language or DEFAULT_LANGUAGE):
+        if isinstance(exc_or_text, EngineError):
+            return exc_or_text.render(gettext)
+        return gettext(exc_or_text, **params)
+
+
+def credit_note_dict(note: CreditNote) -> dict:
+    return {"id": note.id, "ticket_id": note.ticket_id, "order_id": note.order_id,
+            "method": note.method, "amount": note.amount, "reason": note.reason,
+            "created_at": clock.iso(note.created_at, _tz()),
+            "created_by": _person(note.created_by if note.created_by_id else None)}
+
+
+def coupon_dict(coupon: Coupon) -> dict:
+    program = coupon.program
+    worth, params = aftersales.describe(program)
+    tz = _tz()
+    return {"id": coupon.id, "ticket_id": coupon.ticket_id, "code": coupon.code,
+            "program": {"id": program.id, "name": program.name,
+                        "discount_kind": program.discount_kind, "discount": program.discount,
+                        "worth": _said(worth, **params)},
+            "expires_on": coupon.expires_on.isoformat(),
+            "sent_at": clock.iso(coupon.sent_at, tz), "used_at": clock.iso(coupon.used_at, tz),
+            "created_at": clock.iso(coupon.created_at, tz)}
+
+
+def _next(record) -> list[str]:
+    """The statuses the record may move to now (one step forward or back)."""
+    return [to for to, _ in aftersales.steps(record)]
+
+
+def repair_dict(repair: RepairOrder) -> dict:
+    return {"id": repair.id, "ticket_id": repair.ticket_id, "order_id": repair.order_id,
+            "line_id": repair.order_line_id, "product_name": repair.product_name,
+            "description": repair.description, "invoice_method": repair.invoice_method,
+            "pickup_id": repair.pickup_id, "status": repair.status, "next": _next(repair),
+            "created_at": clock.iso(repair.created_at, _tz()),
+            "created_by": _person(repair.created_by if repair.created_by_id else None)}
+
+
+def task_dict(task: FieldTask) -> dict:
+    return {"id": task.id, "ticket_id": task.ticket_id, "title": task.title,
+            "planned_on": task.planned_on.isoformat() if task.planned_on else None,
+            "assignee": _person(task.assignee if task.assignee_id else None),
+            "note": task.note, "status": task.status, "next": _next(task),
+            "created_at": clock.iso(task.created_at, _tz()),
+            "created_by": _person(task.created_by if task.created_by_id else None)}
+
+
+RECORD_DICTS = {"refund": credit_note_dict, "coupon": coupon_dict,
+                "return": lambda p: pickups.as_dict(p, _tz()), "repair": repair_dict,
+                "field_service": task_dict}
+
+
+@bp.route("/tickets/<int:ticket_id>/aftersales", methods=["GET"])
+@api_requires("read")
+def get_aftersales(ticket_id):
+    """Every after-sales option with ``enabled`` or the ``reason`` it is refused now (the
+    dialogs' disabled buttons), the order's refund summary, and the records on the ticket
+    (the smart links): credit notes, coupons, returns (pickups), repairs, field tasks."""
+    ticket = tickets.get(ticket_id, g.api_user)
+    options = []
+    for option, label in AFTER_SALES.items():
+        refused = aftersales.refusal(ticket, option)
+        options.append({"option": option, "label": _said(label), "enabled": refused is None,
+                        "reason": _said(refused) if refused else None})
+    return _json({
+        "ticket_id": ticket.id, "options": options,
+        "refund": aftersales.refund_summary(ticket.order) if ticket.order_id else None,
+        "records": {kind: [RECORD_DICTS[kind](r) for r in aftersales.records(ticket, kind)]
+                    for kind in AFTER_SALES},
+    })
+
+
+def _dialog_raw(ticket_id: int, option: str) -> tuple[Ticket, dict]:
+    """The visible ticket and the body, a field left out taking the dialog's starting value
+    (the order's courier for a return, the ticket's subject for a field task…)."""
+    ticket = tickets.get(ticket_id, g.api_user)
+    body = _body()
+    return ticket, {**aftersales_views.defaults(ticket, option), **body}
+
+
+@bp.route("/tickets/<int:ticket_id>/refund", methods=["POST"])
+@api_requires("operate")
+def refund(ticket_id):
+    """``{"method": "partial" | "full", "amount": 12000, "reason": "…"}``: a credit note; a
+    partial one up to what is left, a full one of what is left. The method is never assumed."""
+    tickets.get(ticket_id, g.api_user)
+    body = _body()
+    note = aftersales.refund(_ctx(), ticket_id, {f.name: body.get(f.name)
+                                                 for f in aftersales.REFUND_FIELDS})
+    return _json(credit_note_dict(note), 201)
+
+
+@bp.route("/tickets/<int:ticket_id>/coupons", methods=["POST"])
+@api_requires("operate")
+def generate_coupon(ticket_id):
+    """``{"program_id": 3}``: a coupon of an active programme whose conditions the order
+    meets, with its code and expiry."""
+    _, raw = _dialog_raw(ticket_id, "coupon")
+    return _json(coupon_dict(aftersales.generate_coupon(_ctx(), ticket_id, raw)), 201)
+
+
+@bp.route("/coupons/<int:coupon_id>/send", methods=["POST"])
+@api_requires("operate")
+def send_coupon(coupon_id):
+    """Email the coupon to the ticket's customer, once per address: ``subject`` and ``body``
+    default to the dialog's text in the token user's language (the body must contain the
+    code). ``sent`` is false when it went to that address already."""
+    coupon = aftersales.get_coupon(coupon_id, g.api_user)
+    body = _body()
+    with force_locale(g.api_user.language or DEFAULT_LANGUAGE):
+        mail = aftersales_views.coupon_mail(coupon)
+    raw = {name: body.get(name) if body.get(name) not in (None, "") else mail[name]
+           for name in ("subject", "body")}
+    result = aftersales.send_coupon(_ctx(), coupon.id, raw)
+    ticket = Ticket.get_by_id(coupon.ticket_id)
+    return _json({"coupon": coupon_dict(Coupon.get_by_id(coupon.id)),
+                  "to": ticket.customer_email, "sent": bool(result.stored),
+                  "message_ids": [m.id for m in result.stored]})
+
+
+@bp.route("/tickets/<int:ticket_id>/return", methods=["POST"])
+@api_requires("operate")
+def start_return(ticket_id):
+    """The return dialog's pickup fields (``courier`` — the order's by default —, ``reason``,
+    ``return_tracking_no``, ``register_inbound``, ``expected_*`` amounts): a 회수 pickup of
+    the shipped order through the console's own operation, linked to the ticket."""
+    _, raw = _dialog_raw(ticket_id, "return")
+    pickup = aftersales.start_return(_ctx(), ticket_id, raw)
+    return _json(pickups.as_dict(pickup, _tz()), 201)
+
+
+@bp.route("/tickets/<int:ticket_id>/repairs", methods=["POST"])
+@api_requires("operate")
+def create_repair(ticket_id):
+    """``{"line_id", "description", "invoice_method" (before | after | none, default none),
+    "pickup_id"?}``: a repair order for a line of the ticket's order."""
+    _, raw = _dialog_raw(ticket_id, "repair")
+    return _json(repair_dict(aftersales.create_repair(_ctx(), ticket_id, raw)), 201)
+
+
+@bp.route("/tickets/<int:ticket_id>/field-tasks", methods=["POST"])
+@api_requires("operate")
+def create_field_task(ticket_id):
+    """``{"title" (the ticket's subject by default), "planned_on": "2026-04-03",
+    "assignee": <user id>, "note"}``: a planned field-service task."""
+    _, raw = _dialog_raw(ticket_id, "field_service")
+    return _json(task_dict(aftersales.create_field_task(_ctx(), ticket_id, raw)), 201)
+
+
+@bp.route("/repairs/<int:repair_id>/status", methods=["POST"])
+@api_requires("operate")
+def repair_status(repair_id):
+    """``{"status": "confirmed"}``: draft → confirmed → done, or back one step."""
+    return _json(repair_dict(aftersales.set_repair_status(_ctx(), repair_id,
+                                                          _body().get("status"))))
+
+
+@bp.route("/field-tasks/<int:task_id>/status", methods=["POST"])
+@api_requires("operate")
+def task_status(task_id):
+    """``{"status": "done"}``: planned → done, or back to planned."""
+    return _json(task_dict(aftersales.set_task_status(_ctx(), task_id,
+                                                      _body().get("status"))))

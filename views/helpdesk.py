@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import re
 
-from flask import Blueprint, current_app, g, make_response, render_template, request, url_for
+from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from engine import stages as stage_rules, teams, tickets, users
+from engine import aftersales, stages as stage_rules, teams, tickets, users
 from engine.catalog import paginate
 from engine.errors import EngineError, NotFound, ValidationError
 from engine.models import Order, Team, Ticket, User
@@ -102,6 +102,8 @@ LOG_SENTENCES = {
     "return": N_("Started the return (pickup) %(detail)s."),
     "repair": N_("Opened the repair order %(detail)s."),
     "field_service": N_("Planned the field-service task %(detail)s."),
+    "repair_status": N_("Repair order %(id)s: %(old)s → %(new)s."),
+    "task_status": N_("Field-service task %(id)s: %(old)s → %(new)s."),
 }
 
 
@@ -143,6 +145,13 @@ def sentence(body: str) -> str:
         what, _, rest = detail.partition(" ")
         if what in ("refund", "coupon", "coupon_sent", "return", "repair", "field_service"):
             return say(what, detail=rest)
+        if what in ("repair_status", "task_status"):   # "#3 draft → confirmed"
+            number, _, change = rest.partition(" ")
+            old, _, new = change.partition(" → ")
+            labels = (aftersales.REPAIR_STATUSES if what == "repair_status"
+                      else aftersales.TASK_STATUSES)
+            return say(what, id=number, old=gettext(labels.get(old, old)),
+                       new=gettext(labels.get(new, new)))
     return body
 
 
