@@ -217,12 +217,6 @@ def search_products(filters: dict):
     return query
 
 
-def paginate(query, page: int, per_page: int):
-    """Return (rows, total, page, pages) for 1-based ``page``."""
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    return list(query.paginate(page, per_page)), total, page, pages
 
 
 def get_product(product_id) -> Product:

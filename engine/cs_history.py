@@ -141,12 +141,6 @@ def _filtered(query, filters: dict, tz):
     return query
 
 
-def paginate(query, page: int, per_page: int):
-    """(rows, total, page, pages) for 1-based ``page``."""
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    return list(query.paginate(page, per_page)), total, page, pages
 
 
 def for_order(order_id: int) -> list[CsHistory]:

@@ -109,12 +109,6 @@ def history(filters: dict, tz, single: bool = False):
     return query.order_by(Message.requested_at.desc(), Message.id.desc())
 
 
-def paginate(query, page: int, per_page: int):
-    """(rows, total, page, pages) for 1-based ``page``."""
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    return list(query.paginate(page, per_page)), total, page, pages
 
 
 def get(message_id: int) -> Message:

@@ -13,7 +13,9 @@ from __future__ import annotations
 
 from peewee import Case, JOIN, fn
 
-from engine import clock, combining, copying, events, history, order_lines, pickups, priority
+from engine import (
+    clock, combining, copying, events, history, order_lines, paging, pickups, priority,
+)
 from engine.errors import NotFound, StateError, ValidationError
 from engine.models import (
     Channel, ChannelGroup, HandlingStatus, Order, OrderLine, PaymentMethod, PaymentStatus,
@@ -660,11 +662,8 @@ def search(filters: dict, tz):
 
 
 def paginate(query, page: int, per_page: int):
-    """Return (rows, total, pages) for 1-based ``page``."""
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(max(1, page), pages)
-    rows = list(query.paginate(page, per_page))
+    """``paging.paginate`` with each order's lines loaded for the whole page at once."""
+    rows, total, page, pages = paging.paginate(query, page, per_page)
     if rows:  # load all lines of the page in one query, not one per row
         by_order = {}
         for line in OrderLine.select().where(OrderLine.order.in_([o.id for o in rows])):

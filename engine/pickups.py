@@ -19,7 +19,7 @@ import io
 
 from peewee import fn
 
-from engine import clock
+from engine import clock, paging
 from engine.errors import ValidationError
 from engine.models import (
     CancelReason, Channel, ChannelGroup, InboundExpectation, Order, OrderLine, Pickup, Product,
@@ -303,11 +303,8 @@ def attach_lines(pickups: list[Pickup]) -> list[Pickup]:
 
 
 def page(query, number: int, per_page: int):
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    number = min(max(1, number), pages)
-    rows = attach_lines(list(query.paginate(number, per_page)))
-    return rows, total, number, pages
+    rows, total, number, pages = paging.paginate(query, number, per_page)
+    return attach_lines(rows), total, number, pages
 
 
 def totals(query) -> dict:

@@ -179,6 +179,24 @@ def _merge(*errors: ValidationError) -> ValidationError:
     return ValidationError(first.message, first.field, errors=merged, **first.params)
 
 
+def list_request(parse_filters) -> tuple:
+    """An API list request: the area's filters (``parse_filters()`` reads ``request.args``)
+    and the paging, every bad field of both named at once; (filters, page, per_page)."""
+    errors, filters, paging = [], None, {}
+    try:
+        filters = parse_filters()
+    except ValidationError as exc:
+        errors.append(exc)
+    try:
+        paging = parse(PAGING_FIELDS, {f.name: request.args.get(f.name) for f in PAGING_FIELDS},
+                       _tz())
+    except ValidationError as exc:
+        errors.append(exc)
+    if errors:
+        raise _merge(*errors)
+    return filters, paging["page"] or 1, paging["per_page"] or 50
+
+
 def _order_json(order, status: int = 200):
     return _json(serialize.order_dict(order, _tz()), status)
 
@@ -212,22 +230,9 @@ def revoke_token():
 @api_requires("read")
 def list_orders():
     """List the orders matching the console's filters, one page at a time."""
-    raw = {f.name: request.args.get(f.name) for f in orders.SEARCH_FIELDS}
-    paging_raw = {f.name: request.args.get(f.name) for f in PAGING_FIELDS}
-    errors, filters, paging = [], {}, {}
-    try:
-        filters = orders.parse_search(raw, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    try:
-        paging = parse(PAGING_FIELDS, paging_raw, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    if errors:
-        raise _merge(*errors)
-    per_page = paging["per_page"] or 50
-    rows, total, page, pages = orders.paginate(orders.search(filters, _tz()),
-                                               paging["page"] or 1, per_page)
+    filters, page, per_page = list_request(lambda: orders.parse_search(
+        {f.name: request.args.get(f.name) for f in orders.SEARCH_FIELDS}, _tz()))
+    rows, total, page, pages = orders.paginate(orders.search(filters, _tz()), page, per_page)
     return _json({"orders": serialize.orders_dicts(rows, _tz()), "total": total,
                   "page": page, "pages": pages, "per_page": per_page})
 

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 from flask import current_app, g, request
 
-from engine import clock, inquiries
-from engine.errors import ValidationError
+from engine import clock, inquiries, paging
 from engine.models import utcnow
-from engine.schema import parse
-from views.api import PAGING_FIELDS, api_blueprint, api_requires
+from views.api import api_blueprint, api_requires, list_request
 from views.api import json_body as _body, json_response as _json
 
 bp = api_blueprint("api_connectors", __name__, "/api/v1/inquiries")
@@ -38,27 +36,11 @@ def inquiry_dict(i) -> dict:
 @api_requires("read")
 def list_inquiries():
     """List inquiries, newest question first, one page at a time."""
-    raw = {f.name: request.args.get(f.name) for f in inquiries.SEARCH_FIELDS}
-    errors = {}
-    try:
-        filters = inquiries.parse_search({k: v for k, v in raw.items() if v is not None},
-                                         _tz())
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    try:
-        paging = parse(PAGING_FIELDS, {f.name: request.args.get(f.name)
-                                       for f in PAGING_FIELDS}, _tz())
-    except ValidationError as exc:
-        errors.update(exc.errors)
-    if errors:
-        first_name, first = next(iter(errors.items()))
-        raise ValidationError(first.message, first_name, errors=errors, **first.params)
-    per_page = paging["per_page"] or 50
-    query = inquiries.search(filters, _tz())
-    total = query.count()
-    pages = max(1, -(-total // per_page))
-    page = min(paging["page"] or 1, pages)
-    return _json({"inquiries": [inquiry_dict(i) for i in query.paginate(page, per_page)],
+    filters, page, per_page = list_request(lambda: inquiries.parse_search(
+        {f.name: request.args[f.name] for f in inquiries.SEARCH_FIELDS if f.name in request.args},
+        _tz()))
+    rows, total, page, pages = paging.paginate(inquiries.search(filters, _tz()), page, per_page)
+    return _json({"inquiries": [inquiry_dict(i) for i in rows],
                   "total": total, "page": page, "pages": pages, "per_page": per_page})
 
 

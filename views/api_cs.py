@@ -15,13 +15,12 @@ from pathlib import Path
 from flask import current_app, g, request
 from flask_babel import force_locale
 
-from engine import cancels, clock, cs_history
+from engine import cancels, clock, cs_history, paging
 from engine.errors import ValidationError
 from engine.models import utcnow
-from engine.schema import parse
 from engine.text import N_
 from views.api import (
-    PAGING_FIELDS, _body, _json, _language, api_blueprint, api_requires,
+    _body, _json, _language, api_blueprint, api_requires, list_request,
 )
 
 bp = api_blueprint("api_cs", __name__, "/api/v1")
@@ -36,34 +35,14 @@ def _context():
     return Context(g.api_user, utcnow(), _tz())
 
 
-def _merge(*errors: ValidationError) -> ValidationError:
-    merged = {}
-    for error in errors:
-        merged.update(error.errors)
-    first = next(iter(merged.values()))
-    return ValidationError(first.message, first.field, errors=merged, **first.params)
-
-
 @bp.route("/cs-history", methods=["GET"])
 @api_requires("read")
 def cs_history_list():
     """The CS history lines matching the CS history page's filters, one page at a time."""
-    raw = {f.name: request.args.get(f.name) for f in cs_history.SEARCH_FIELDS}
-    paging_raw = {f.name: request.args.get(f.name) for f in PAGING_FIELDS}
-    errors, filters, paging = [], {}, {}
-    try:
-        filters = cs_history.parse_search(raw, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    try:
-        paging = parse(PAGING_FIELDS, paging_raw, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    if errors:
-        raise _merge(*errors)
-    per_page = paging["per_page"] or 50
-    rows, total, page, pages = cs_history.paginate(cs_history.search(filters, _tz()),
-                                                   paging["page"] or 1, per_page)
+    filters, page, per_page = list_request(lambda: cs_history.parse_search(
+        {f.name: request.args.get(f.name) for f in cs_history.SEARCH_FIELDS}, _tz()))
+    rows, total, page, pages = paging.paginate(cs_history.search(filters, _tz()), page,
+                                               per_page)
     return _json({"history": [cs_history.history_dict(h, _tz()) for h in rows],
                   "total": total, "page": page, "pages": pages, "per_page": per_page})
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from flask import current_app, g, request
 from flask_babel import force_locale, gettext
 
-from engine import aftersales, clock, pickups, stages, teams, tickets
+from engine import aftersales, clock, paging, pickups, stages, teams, tickets
 from engine.errors import ConflictError, EngineError, NotFound, ValidationError
 from engine.models import (
     Coupon, CreditNote, FieldTask, RepairOrder, Stage, Team, Ticket, TicketMessage, User, utcnow,
@@ -25,7 +25,7 @@ from engine.schema import Field, parse
 from engine.teams import AFTER_SALES
 from engine.text import N_
 from views import aftersales as aftersales_views
-from views.api import DEFAULT_LANGUAGE, PAGING_FIELDS, api_blueprint, api_requires
+from views.api import DEFAULT_LANGUAGE, api_blueprint, api_requires, list_request
 from views.api import json_body as _body, json_response as _json
 
 bp = api_blueprint("api_helpdesk", __name__, "/api/v1")
@@ -45,14 +45,6 @@ def _ctx() -> Context:
 def _version(body: dict):
     """The optional ``version`` of a body (a stale one is 409), type-checked."""
     return parse([VERSION_FIELD], {"version": body.pop("version", None)}, _tz())["version"]
-
-
-def _merge_errors(errors: list[ValidationError]) -> ValidationError:
-    merged = {}
-    for error in errors:
-        merged.update(error.errors)
-    first = next(iter(merged.values()))
-    return ValidationError(first.message, first.field, errors=merged, **first.params)
 
 
 def _declared(body: dict) -> dict:
@@ -207,23 +199,9 @@ def list_tickets():
     ``flagged``), ``q`` (words, or #number); ``mine=1`` = assigned to or followed by the
     user; ``page``, ``per_page``."""
     raw = {name: request.args.get(name) for name in LIST_ARGS}
-    errors, query, paging = [], None, {}
-    try:
-        query, _ = tickets.search(g.api_user, raw,
-                                  mine=request.args.get("mine") in ("1", "true"))
-    except ValidationError as exc:
-        errors.append(exc)
-    try:
-        paging = parse(PAGING_FIELDS, {f.name: request.args.get(f.name)
-                                       for f in PAGING_FIELDS}, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    if errors:
-        raise _merge_errors(errors)
-    page, per_page = paging.get("page") or 1, paging.get("per_page") or 50
-    total = query.count()
-    pages = max(1, (total + per_page - 1) // per_page)
-    rows = list(query.paginate(page, per_page))
+    query, page, per_page = list_request(lambda: tickets.search(
+        g.api_user, raw, mine=request.args.get("mine") in ("1", "true"))[0])
+    rows, total, page, pages = paging.paginate(query, page, per_page, clamp=False)
     return _json({"tickets": [ticket_dict(t) for t in rows], "total": total, "page": page,
                   "pages": pages, "per_page": per_page})
 

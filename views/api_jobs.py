@@ -15,12 +15,12 @@ import re
 
 from flask import current_app, g, request
 
-from engine import clock, jobs, notify_phone
+from engine import clock, jobs, notify_phone, paging
 from engine.errors import ConflictError, NotFound, ValidationError
 from engine.models import Job, JobRun, utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views.api import PAGING_FIELDS, api_requires
+from views.api import api_requires, list_request
 from views.api import api_blueprint, json_body as _body, json_response as _json
 
 bp = api_blueprint("api_jobs", __name__, "/api/v1/jobs")
@@ -207,30 +207,12 @@ def phone_code():
 def job_log():
     """The job log (작업관리), newest first; filters ``job_id``, ``channel``, ``status``,
     ``trigger``, ``from`` / ``to`` (local dates, both included); ``page``, ``per_page``."""
-    raw = {f.name: request.args.get(f.name) for f in LOG_FIELDS}
-    errors, filters, paging = [], {}, {}
-    try:
-        filters = parse(LOG_FIELDS, raw, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    try:
-        paging = parse(PAGING_FIELDS, {f.name: request.args.get(f.name)
-                                       for f in PAGING_FIELDS}, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    if errors:
-        merged = {}
-        for error in errors:
-            merged.update(error.errors)
-        first = next(iter(merged.values()))
-        raise ValidationError(first.message, first.field, errors=merged, **first.params)
+    filters, page, per_page = list_request(lambda: parse(
+        LOG_FIELDS, {f.name: request.args.get(f.name) for f in LOG_FIELDS}, _tz()))
     from views.jobs import runs_query
     query = runs_query({"job_id": filters.get("job_id"), "channel": filters.get("channel"),
                         "status": filters.get("status"), "trigger": filters.get("trigger"),
                         "date_from": filters.get("from"), "date_to": filters.get("to")}, _tz())
-    page, per_page = paging.get("page") or 1, paging.get("per_page") or 50
-    total = query.count()
-    pages = max(1, (total + per_page - 1) // per_page)
-    rows = list(query.paginate(page, per_page))
+    rows, total, page, pages = paging.paginate(query, page, per_page, clamp=False)
     return _json({"runs": [run_dict(r) for r in rows], "total": total, "page": page,
                   "pages": pages, "per_page": per_page})

@@ -12,7 +12,7 @@ import re
 from flask import g, request
 from flask_babel import force_locale, gettext
 
-from engine import clock, message_log, sending
+from engine import clock, message_log, paging, sending
 from engine.errors import ValidationError
 from engine.models import utcnow
 from engine.schema import Field, parse
@@ -160,7 +160,7 @@ def history():
                "status": values.get("status"), "kind": values.get("type"),
                "q": values.get("q"), "order_id": values.get("order_id")}
     per_page = values.get("per_page") or 50
-    rows, total, page, pages = message_log.paginate(message_log.history(filters, _tz()),
+    rows, total, page, pages = paging.paginate(message_log.history(filters, _tz()),
                                                     values.get("page") or 1, per_page)
     return _json({"messages": [message_log.message_dict(m, _tz()) for m in rows],
                   "total": total, "page": page, "pages": pages, "per_page": per_page})

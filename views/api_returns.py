@@ -10,7 +10,7 @@ from engine.errors import ValidationError
 from engine.models import utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views.api import PAGING_FIELDS, api_blueprint, api_requires
+from views.api import api_blueprint, api_requires, list_request
 
 bp = api_blueprint("api_returns", __name__, "/api/v1/returns")
 
@@ -34,23 +34,10 @@ def _json(body, status: int = 200):
 @api_requires("read")
 def list_returns():
     """Pickups matching the returns page's filters, newest request first, one page at a time."""
-    raw = {f.name: request.args.get(f.name) for f in pickups.SEARCH_FIELDS}
-    paging_raw = {f.name: request.args.get(f.name) for f in PAGING_FIELDS}
-    merged, filters, paging = {}, {}, {}
-    try:
-        filters = pickups.parse_search(raw, _tz())
-    except ValidationError as exc:
-        merged.update(exc.errors)
-    try:
-        paging = parse(PAGING_FIELDS, paging_raw, _tz())
-    except ValidationError as exc:
-        merged.update(exc.errors)
-    if merged:
-        first = next(iter(merged.values()))
-        raise ValidationError(first.message, first.field, errors=merged, **first.params)
-    per_page = paging["per_page"] or 50
+    filters, page, per_page = list_request(lambda: pickups.parse_search(
+        {f.name: request.args.get(f.name) for f in pickups.SEARCH_FIELDS}, _tz()))
     query = pickups.search(filters, _tz())
-    rows, total, page, pages = pickups.page(query, paging["page"] or 1, per_page)
+    rows, total, page, pages = pickups.page(query, page, per_page)
     return _json({"returns": [pickups.row_dict(p, _tz()) for p in rows], "total": total,
                   "page": page, "pages": pages, "per_page": per_page,
                   "sums": pickups.totals(query)})

@@ -12,12 +12,12 @@ from __future__ import annotations
 from flask import current_app, g, request
 from peewee import fn
 
-from engine import clock, rules
-from engine.errors import ConflictError, NotFound, ValidationError
+from engine import clock, paging, rules
+from engine.errors import ConflictError, NotFound
 from engine.models import Rule, RuleChange, RuleRun, utcnow
 from engine.schema import Field, parse
 from engine.text import N_
-from views.api import PAGING_FIELDS, api_requires
+from views.api import api_requires, list_request
 from views.api import api_blueprint, json_body as _body, json_response as _json
 
 bp = api_blueprint("api_rules", __name__, "/api/v1/rules")
@@ -65,30 +65,7 @@ def rule_dict(rule: Rule, warnings: bool = False) -> dict:
 
 
 def _paging(raw_filters: dict, fields: list) -> tuple[dict, int, int]:
-    errors = []
-    filters, paging = {}, {}
-    try:
-        filters = parse(fields, raw_filters, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    try:
-        paging = parse(PAGING_FIELDS, {f.name: request.args.get(f.name)
-                                       for f in PAGING_FIELDS}, _tz())
-    except ValidationError as exc:
-        errors.append(exc)
-    if errors:
-        merged = {}
-        for error in errors:
-            merged.update(error.errors)
-        first = next(iter(merged.values()))
-        raise ValidationError(first.message, first.field, errors=merged, **first.params)
-    return filters, paging.get("page") or 1, paging.get("per_page") or 50
-
-
-def _page(query, page: int, per_page: int):
-    total = query.count()
-    pages = max(1, (total + per_page - 1) // per_page)
-    return list(query.paginate(page, per_page)), total, pages
+    return list_request(lambda: parse(fields, raw_filters, _tz()))
 
 
 # --- rules ------------------------------------------------------------------------------------
@@ -183,7 +160,7 @@ def run_log():
         query = query.where(RuleRun.outcome == filters["outcome"])
     if filters.get("record_id"):
         query = query.where(RuleRun.record_id == filters["record_id"])
-    rows, total, pages = _page(query, page, per_page)
+    rows, total, page, pages = paging.paginate(query, page, per_page, clamp=False)
     return _json({"runs": [run_dict(r) for r in rows], "total": total, "page": page,
                   "pages": pages, "per_page": per_page})
 
@@ -204,7 +181,7 @@ def changes():
     query = RuleChange.select().order_by(RuleChange.at.desc(), RuleChange.id.desc())
     if filters.get("rule_id"):
         query = query.where(RuleChange.rule_id == filters["rule_id"])
-    rows, total, pages = _page(query, page, per_page)
+    rows, total, page, pages = paging.paginate(query, page, per_page, clamp=False)
     return _json({"changes": [change_dict(c) for c in rows], "total": total, "page": page,
                   "pages": pages, "per_page": per_page})
 

@@ -13,7 +13,7 @@ from flask import (
 )
 from flask_babel import gettext
 
-from engine import cancels, clock, excel
+from engine import cancels, clock, excel, paging
 from engine.errors import EngineError
 from engine.models import CancelUpload, Channel
 from views.web import ctx, field_errors, render, requires, translate
@@ -179,12 +179,8 @@ def _list_context(fields, query_fn, args):
         filters, errors = None, field_errors(exc)
     rows, total, page, pages = [], 0, 1, 1
     if filters is not None:
-        query = query_fn(filters, _tz())
-        total = query.count()
-        per_page = current_app.config["PAGE_SIZE"]
-        pages = max(1, -(-total // per_page))
-        page = min(_page(), pages)
-        rows = list(query.paginate(page, per_page))
+        rows, total, page, pages = paging.paginate(query_fn(filters, _tz()), _page(),
+                                                   current_app.config["PAGE_SIZE"])
     return dict(raw=raw, errors=errors, filters=filters, rows=rows, total=total, page=page,
                 pages=pages, query={k: v for k, v in raw.items() if v}, search_fields=fields,
                 actions=cancels.ACTIONS)

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
-from engine import catalog, channels
+from engine import catalog, channels, paging
 from engine.errors import EngineError
 from engine.models import Channel
 from views.web import field_errors, render, requires, translate
@@ -103,7 +103,7 @@ def _product_context(product=None, values=None, rows=None, error=None, message=N
 @requires("read")
 def products():
     raw, filters, errors = _search(catalog.PRODUCT_SEARCH_FIELDS, catalog.parse_product_search)
-    rows, total, page, pages = catalog.paginate(catalog.search_products(filters), _page_number(),
+    rows, total, page, pages = paging.paginate(catalog.search_products(filters), _page_number(),
                                                 current_app.config["PAGE_SIZE"])
     query = {k: v for k, v in raw.items() if v}
     return render("catalog/products.html", "results", rows=rows, total=total, page=page,

@@ -13,7 +13,7 @@ from flask_babel import gettext
 from flask_login import current_user
 from jinja2_fragments.flask import render_block
 
-from engine import connectors, inquiries
+from engine import connectors, inquiries, paging
 from engine.errors import EngineError
 from engine.models import Channel
 from engine.schema import Field, parse
@@ -40,11 +40,7 @@ def _page() -> int:
 
 
 def _paged(query):
-    total = query.count()
-    per_page = current_app.config["PAGE_SIZE"]
-    pages = max(1, -(-total // per_page))
-    page = min(_page(), pages)
-    return list(query.paginate(page, per_page)), total, page, pages
+    return paging.paginate(query, _page(), current_app.config["PAGE_SIZE"])
 
 
 def _done(message: str, status: int = 200):

@@ -7,7 +7,7 @@ import json
 from flask import Blueprint, current_app, make_response, render_template, request
 from flask_babel import gettext
 
-from engine import cs_history, history
+from engine import cs_history, history, paging
 from engine.errors import EngineError
 from engine.models import Order
 from views.web import ctx, field_errors, render, requires, translate
@@ -41,7 +41,7 @@ def _context():
     if filters is None:
         rows, total, page, pages, open_count = [], 0, 1, 1, 0
     else:
-        rows, total, page, pages = cs_history.paginate(
+        rows, total, page, pages = paging.paginate(
             cs_history.search(filters, _tz()), _page(), current_app.config["PAGE_SIZE"])
         open_count = cs_history.count_open(filters, _tz())
     return dict(rows=rows, total=total, page=page, pages=pages, raw=raw, errors=errors,

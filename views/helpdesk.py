@@ -18,7 +18,7 @@ from flask_babel import gettext
 from flask_login import current_user
 
 from engine import aftersales, stages as stage_rules, teams, tickets, users
-from engine.catalog import paginate
+from engine.paging import paginate
 from engine.errors import EngineError, NotFound, ValidationError
 from engine.models import Order, Team, Ticket, User
 from engine.text import N_

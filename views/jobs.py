@@ -16,7 +16,7 @@ from flask import Blueprint, current_app, g, make_response, redirect, request, u
 from flask_babel import format_date, gettext
 from flask_login import current_user
 
-from engine import clock, closures, jobs, notify_phone, users
+from engine import clock, closures, jobs, notify_phone, paging, users
 from engine.errors import EngineError, NotFound, ValidationError
 from engine.models import Channel, Job, JobChange, JobRun, Rule, Team
 from engine.schedules import WEEKDAYS, next_runs
@@ -686,11 +686,8 @@ def log():
         filters, errors = parse(LOG_FIELDS, raw, _tz()), {}
     except ValidationError as exc:
         filters, errors = {}, field_errors(exc)
-    query = runs_query(filters, _tz())
-    total = query.count()
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(_page_number(), pages)
-    rows = list(query.paginate(page, PAGE_SIZE))
+    rows, total, page, pages = paging.paginate(runs_query(filters, _tz()), _page_number(),
+                                               PAGE_SIZE)
     return render("jobs/log.html", "results", rows=rows, total=total, page=page, pages=pages,
                   raw=raw, errors=errors, fields=LOG_FIELDS,
                   query={k: v for k, v in raw.items() if v})
@@ -775,15 +772,12 @@ def history():
     query = JobChange.select().order_by(JobChange.at.desc(), JobChange.id.desc())
     if job_id.isdigit():
         query = query.where(JobChange.job_id == int(job_id))
-    total = query.count()
-    per_page = 20
-    pages = max(1, (total + per_page - 1) // per_page)
-    page = min(_page_number(), pages)
+    rows, total, page, pages = paging.paginate(query, _page_number(), 20)
     names = {}
     for c in JobChange.select(JobChange.job_id, JobChange.job_name).order_by(JobChange.id):
         names[c.job_id] = c.job_name
     return render("jobs/history.html", "results",
-                  changes=[_change_view(c) for c in query.paginate(page, per_page)],
+                  changes=[_change_view(c) for c in rows],
                   total=total, page=page, pages=pages, job_id=job_id,
                   job_names=sorted(names.items(), key=lambda kv: kv[1]),
                   query={"job_id": job_id} if job_id else {})

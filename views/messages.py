@@ -19,7 +19,7 @@ from flask_login import current_user
 from peewee import fn
 
 from engine import (
-    consents, message_log, message_templates, messaging, orders, senders, sending,
+    consents, message_log, message_templates, messaging, orders, paging, senders, sending,
 )
 from engine.errors import EngineError, NotFound, ValidationError
 from engine.models import (
@@ -363,7 +363,7 @@ def _single_context():
         filters, errors = message_log.parse_history(raw, _tz(), message_log.SINGLE_FIELDS), {}
     except EngineError as exc:
         filters, errors = {}, field_errors(exc)
-    rows, total, page, pages = message_log.paginate(
+    rows, total, page, pages = paging.paginate(
         message_log.history(filters, _tz(), single=True), _page_number(), SINGLE_PAGE_SIZE)
     return dict(rows=rows, total=total, page=page, pages=pages, raw=raw, errors=errors,
                 query={k: v for k, v in raw.items() if v}, search_fields=message_log.SINGLE_FIELDS,
@@ -457,7 +457,7 @@ def _history_context():
     batch = request.args.get("batch", "")
     if re.fullmatch(r"[\w.:-]{1,64}", batch):
         filters["batch"] = raw["batch"] = batch
-    rows, total, page, pages = message_log.paginate(message_log.history(filters, _tz()),
+    rows, total, page, pages = paging.paginate(message_log.history(filters, _tz()),
                                                     _page_number(),
                                                     current_app.config["PAGE_SIZE"])
     return dict(rows=rows, total=total, page=page, pages=pages, raw=raw, errors=errors,
@@ -498,7 +498,7 @@ def usage():
         errors = field_errors(exc)
         year, month = today.year, today.month
     raw["month"] = raw["month"] if errors else f"{year}-{month:02d}"
-    rows, total, page, pages = message_log.paginate(
+    rows, total, page, pages = paging.paginate(
         message_log.usage(year, month, _tz(), raw["q"]), _page_number(),
         current_app.config["PAGE_SIZE"])
     months = message_log.monthly_counts(year, month, _tz())

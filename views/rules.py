@@ -20,7 +20,7 @@ from flask_login import current_user
 from markupsafe import Markup, escape
 from peewee import fn
 
-from engine import actions as action_registry
+from engine import actions as action_registry, paging
 from engine import config, orders, rules, users
 from engine.errors import EngineError, NotFound, ValidationError
 from engine.models import (
@@ -598,11 +598,7 @@ def log():
         filters, errors = parse(LOG_FIELDS, raw, _tz()), {}
     except ValidationError as exc:
         filters, errors = {}, field_errors(exc)
-    query = runs_query(filters)
-    total = query.count()
-    pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    page = min(_page_number(), pages)
-    rows = list(query.paginate(page, PAGE_SIZE))
+    rows, total, page, pages = paging.paginate(runs_query(filters), _page_number(), PAGE_SIZE)
     existing = {r.id for r in Rule.select(Rule.id).where(
         Rule.id.in_([row.rule_id for row in rows if row.rule_id] or [0]))}
     labels = {t: gettext(a.label) for t, a in action_registry.ACTIONS.items()}
@@ -654,11 +650,8 @@ def history():
     query = RuleChange.select().order_by(RuleChange.at.desc(), RuleChange.id.desc())
     if rule_id.isdigit():
         query = query.where(RuleChange.rule_id == int(rule_id))
-    total = query.count()
-    per_page = 20
-    pages = max(1, (total + per_page - 1) // per_page)
-    page = min(_page_number(), pages)
-    changes = [_change_view(c) for c in query.paginate(page, per_page)]
+    rows, total, page, pages = paging.paginate(query, _page_number(), 20)
+    changes = [_change_view(c) for c in rows]
     notice = None
     reverted = request.args.get("reverted", "")
     if reverted.isdigit():
