@@ -116,3 +116,39 @@ def login(app, world):
         assert response.status_code == 302, response.get_data(as_text=True)
         return client
     return log_in
+
+
+@pytest.fixture
+def desk(world):
+    """Seed 004's example: a public support team that assigns automatically between two agents,
+    a private finance team only "agent" is invited to, and a company-wide team; three stages,
+    one that texts the customer, one folded (closed); the portal customer kim@example.com."""
+    from engine import stages, teams
+    from engine.models import MessageTemplate, SenderNumber
+    world.portal = make_user("kim@example.com", "portal", "김고객")
+    SenderNumber.create(number="0212345678", label="대표", registered=True)
+    world.sms = MessageTemplate.create(name="접수 안내", kind="sms", context="ticket",
+                                       body="#{고객명}님, 문의 #{티켓번호} 처리 중입니다.")
+    world.support = teams.save_team(world.admin, {
+        "name": "고객 지원", "visibility": "public", "auto_assign": True,
+        "assign_method": "tickets", "members": ["agent", "agent2"],
+        "description": "배송 및 상품 문의"})
+    world.finance = teams.save_team(world.admin, {
+        "name": "금융 서비스", "visibility": "private", "members": ["agent"]})
+    world.office = teams.save_team(world.admin, {"name": "사내", "visibility": "company"})
+    names = ["고객 지원", "금융 서비스", "사내"]
+    world.new = stages.save_stage(world.admin, {"name": "신규", "teams": names})
+    world.doing = stages.save_stage(world.admin, {"name": "진행 중", "teams": names,
+                                                   "sms_template": "접수 안내"})
+    world.done = stages.save_stage(world.admin, {"name": "해결", "folded": True, "teams": names})
+    return world
+
+
+def open_ticket(w, team, actor=None, **raw):
+    """A ticket in ``team`` for kim, opened through the real operation (``actor`` None: the
+    system, as the public form or a rule would)."""
+    from engine import tickets
+    data = {"team_id": str(team.id), "subject": "배송 문의", "customer_name": "김고객",
+            "customer_phone": "010-1234-5678", "customer_email": "kim@example.com"}
+    data.update(raw)
+    return tickets.create_ticket(orders.Context(actor, NOW), data)

@@ -8,11 +8,9 @@ import pytest
 
 from engine import assignment, leaves, stages, teams, tickets
 from engine.errors import NotFound, PermissionDenied, StateError, ValidationError
-from engine.models import (
-    Message, MessageTemplate, SenderNumber, Ticket, TicketFollower, TicketMessage,
-)
+from engine.models import Message, Ticket, TicketFollower, TicketMessage
 from engine.order_core import Context
-from tests.conftest import NOW, make_user, new_order
+from tests.conftest import NOW, make_user, new_order, open_ticket
 
 
 def ctx(user=None, now=NOW):
@@ -20,32 +18,9 @@ def ctx(user=None, now=NOW):
 
 
 @pytest.fixture
-def desk(world):
-    world.portal = make_user("kim@example.com", "portal", "김고객")
-    world.outsider = make_user("agent3", "agent", "외부인")
-    SenderNumber.create(number="0212345678", label="대표")
-    world.sms = MessageTemplate.create(name="접수 안내", kind="sms", context="ticket",
-                                       body="#{고객명}님, 문의 #{티켓번호} 처리 중입니다.")
-    world.support = teams.save_team(world.admin, {
-        "name": "고객 지원", "visibility": "public", "auto_assign": True,
-        "assign_method": "tickets", "members": ["agent", "agent2"],
-        "description": "배송 및 상품 문의"})
-    world.finance = teams.save_team(world.admin, {
-        "name": "금융 서비스", "visibility": "private", "members": ["agent"]})
-    world.office = teams.save_team(world.admin, {"name": "사내", "visibility": "company"})
-    names = ["고객 지원", "금융 서비스", "사내"]
-    world.new = stages.save_stage(world.admin, {"name": "신규", "teams": names})
-    world.doing = stages.save_stage(world.admin, {"name": "진행 중", "teams": names,
-                                                   "sms_template": "접수 안내"})
-    world.done = stages.save_stage(world.admin, {"name": "해결", "folded": True, "teams": names})
-    return world
-
-
-def open_ticket(w, team, actor=None, **raw):
-    data = {"team_id": str(team.id), "subject": "배송 문의", "customer_name": "김고객",
-            "customer_phone": "010-1234-5678", "customer_email": "kim@example.com"}
-    data.update(raw)
-    return tickets.create_ticket(ctx(actor), data)
+def desk(desk):
+    desk.outsider = make_user("agent3", "agent", "외부인")   # an agent invited nowhere
+    return desk
 
 
 # --- visibility ------------------------------------------------------------------------------

@@ -10,51 +10,17 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
 from flask_babel import force_locale
 from markupsafe import escape
 
-from engine import stages, teams, tickets
+from engine import stages, tickets
 from engine.errors import ConflictError, EngineError, NotFound, ValidationError
-from engine.models import (
-    Message, MessageTemplate, SenderNumber, Ticket, TicketFollower, TicketMessage,
-)
+from engine.models import Message, Ticket, TicketFollower, TicketMessage
 from engine.order_core import Context
-from tests.conftest import NOW, make_user, new_order
+from tests.conftest import NOW, new_order, open_ticket
 from views.helpdesk import initials, sentence
 
 HX = {"HX-Request": "true"}
-
-
-@pytest.fixture
-def desk(world):
-    """Seed 004's example: a public support team that assigns automatically between two agents,
-    a private finance team only "agent" is invited to, and a company-wide team; three stages,
-    one that texts the customer, one folded (closed)."""
-    world.portal = make_user("kim@example.com", "portal", "김고객")
-    SenderNumber.create(number="0212345678", label="대표", registered=True)
-    world.sms = MessageTemplate.create(name="접수 안내", kind="sms", context="ticket",
-                                       body="#{고객명}님, 문의 #{티켓번호} 처리 중입니다.")
-    world.support = teams.save_team(world.admin, {
-        "name": "고객 지원", "visibility": "public", "auto_assign": True,
-        "assign_method": "tickets", "members": ["agent", "agent2"],
-        "description": "배송 및 상품 문의"})
-    world.finance = teams.save_team(world.admin, {
-        "name": "금융 서비스", "visibility": "private", "members": ["agent"]})
-    world.office = teams.save_team(world.admin, {"name": "사내", "visibility": "company"})
-    names = ["고객 지원", "금융 서비스", "사내"]
-    world.new = stages.save_stage(world.admin, {"name": "신규", "teams": names})
-    world.doing = stages.save_stage(world.admin, {"name": "진행 중", "teams": names,
-                                                   "sms_template": "접수 안내"})
-    world.done = stages.save_stage(world.admin, {"name": "해결", "folded": True, "teams": names})
-    return world
-
-
-def open_ticket(w, team, actor=None, **raw):
-    data = {"team_id": str(team.id), "subject": "배송 문의", "customer_name": "김고객",
-            "customer_phone": "010-1234-5678", "customer_email": "kim@example.com"}
-    data.update(raw)
-    return tickets.create_ticket(Context(actor, NOW), data)
 
 
 def text(response) -> str:
@@ -562,9 +528,7 @@ def test_followers_get_an_update_badge_until_they_open_the_ticket(app, world, lo
     """Seed 004: followers of a ticket get its updates: the top bar counts the followed tickets
     with news from someone else; opening the ticket reads them."""
     import datetime as dt
-    from engine import stages, teams, tickets
-    from engine.order_core import Context
-    from tests.conftest import NOW
+    from engine import teams
     teams.save_team(world.admin, {"name": "업데이트팀", "visibility": "company"})
     team = teams.Team.get(teams.Team.name == "업데이트팀")
     stages.save_stage(world.admin, {"name": "신규 접수", "teams": ["업데이트팀"]})
