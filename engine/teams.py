@@ -10,8 +10,6 @@ followers, from the team and from every ticket of it (seed warning), in the same
 """
 from __future__ import annotations
 
-from peewee import fn
-
 from engine.errors import NotFound, StateError, ValidationError
 from engine.models import (
     Team, TeamFollower, TeamMember, Ticket, TicketFollower, User, db, utcnow,
@@ -251,17 +249,13 @@ def visible_teams(user: User | None):
                        | Team.id.in_(following))
 
 
-def team_stats(team: Team) -> dict:
-    """Counts for the team's dashboard card: open, unassigned, flagged."""
-    base = Ticket.select().where((Ticket.team == team.id) & (Ticket.closed == False))  # noqa: E712
+def team_stats(team: Team, tickets=None) -> dict:
+    """Counts of the team's open tickets: open, unassigned, flagged (nobody was available).
+    ``tickets`` narrows them to a query of tickets, e.g. those a user may see."""
+    base = (tickets if tickets is not None else Ticket.select()).where(
+        (Ticket.team == team.id) & (Ticket.closed == False))  # noqa: E712
     return {
         "open": base.count(),
         "unassigned": base.where(Ticket.assignee.is_null()).count(),
         "flagged": base.where(Ticket.needs_assignment == True).count(),  # noqa: E712
     }
-
-
-def member_counts(team: Team) -> dict[int, int]:
-    rows = (Ticket.select(Ticket.assignee, fn.COUNT(Ticket.id).alias("n"))
-            .where(Ticket.team == team.id).group_by(Ticket.assignee))
-    return {r.assignee_id: r.n for r in rows if r.assignee_id}

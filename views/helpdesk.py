@@ -165,11 +165,7 @@ def _initials_filter(name):
 def _counts(user: User, team: Team) -> dict:
     """The team card's counts, over the tickets this user sees (a private team's follower
     sees only their tickets, so the card never counts the others)."""
-    base = tickets.visible(user).where((Ticket.team == team.id)
-                                       & (Ticket.closed == False))  # noqa: E712
-    return {"open": base.count(),
-            "unassigned": base.where(Ticket.assignee.is_null()).count(),
-            "flagged": base.where(Ticket.needs_assignment == True).count(),  # noqa: E712
+    return {**teams.team_stats(team, tickets.visible(user)),
             "stages": len(stage_rules.for_team(team))}
 
 
