@@ -221,6 +221,12 @@ def is_invited(user: User, team: Team) -> bool:
                                            & (TeamFollower.user == user.id)).exists())
 
 
+def invited_teams(user: User):
+    """The ids of the teams ``user`` is invited to, as a subquery: member or follower."""
+    return (TeamMember.select(TeamMember.team).where(TeamMember.user == user.id)
+            | TeamFollower.select(TeamFollower.team).where(TeamFollower.user == user.id))
+
+
 def sees_all_tickets(user: User | None, team: Team) -> bool:
     """Whether ``user`` sees every ticket of ``team`` (else only those they follow or own)."""
     if not is_internal(user):
@@ -241,8 +247,7 @@ def visible_teams(user: User | None):
         return query.where((Team.visibility == "public") & Team.id.in_(followed))
     if rank(user.role) >= rank("admin"):
         return query
-    invited = (TeamMember.select(TeamMember.team).where(TeamMember.user == user.id)
-               | TeamFollower.select(TeamFollower.team).where(TeamFollower.user == user.id))
+    invited = invited_teams(user)
     following = (TicketFollower.select(Ticket.team).join(Ticket)
                  .where(TicketFollower.user == user.id))
     return query.where((Team.visibility != "private") | Team.id.in_(invited)

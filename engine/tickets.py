@@ -23,12 +23,12 @@ from engine import assignment, events, sending, stages as stage_rules
 from engine.errors import NotFound, PermissionDenied, StateError, ValidationError
 from engine.models import (
     AppSetting, Coupon, CreditNote, FieldTask, Order, RepairOrder, SenderNumber, Stage,
-    StageTeam, Team, TeamFollower, TeamMember, Ticket, TicketFollower, TicketMessage,
+    StageTeam, Team, TeamFollower, Ticket, TicketFollower, TicketMessage,
     TicketPickup, User, db,
 )
 from engine.order_core import Context
 from engine.schema import Field, parse
-from engine.teams import sees_all_tickets, visible_teams
+from engine.teams import invited_teams, sees_all_tickets, visible_teams
 from engine.text import N_
 from engine.users import can, is_internal, rank
 
@@ -95,8 +95,7 @@ def visible(user: User | None):
         return query.where((Team.visibility == "public") & Ticket.id.in_(followed))
     if rank(user.role) >= rank("admin"):
         return query
-    invited = (TeamMember.select(TeamMember.team).where(TeamMember.user == user.id)
-               | TeamFollower.select(TeamFollower.team).where(TeamFollower.user == user.id))
+    invited = invited_teams(user)
     return query.where((Team.visibility != "private") | Team.id.in_(invited)
                        | (Ticket.assignee == user.id) | Ticket.id.in_(followed))
 
